@@ -1,0 +1,5 @@
+import type { Command } from './command.js';
+import { inspectCommand } from './inspect.js';
+
+/** Every sub-command, in the order `picket --help` lists them. Add a command with one line here. */
+export const COMMANDS: readonly Command[] = [inspectCommand];
