@@ -132,7 +132,7 @@ t.test('decodeAlert never throws on hostile bytes', async (t) => {
   t.same(decodeAlert(new Uint8Array([0x0f, 0xff])), { ok: false, kind: 'malformed', reason: 'alert.protobuf' });
   t.same(decodeAlert(new Uint8Array(0)), { ok: false, kind: 'malformed', reason: 'alert.severity' });
   t.same(decodeAlert(picket.v1.Alert.encode({ severity: 3 }).finish()), { ok: false, kind: 'malformed', reason: 'alert.id_missing' });
-  t.same(decodeAlert(picket.v1.Alert.encode({ id: 'x', severity: 9 }).finish()), { ok: false, kind: 'malformed', reason: 'alert.severity' });
+  t.same(decodeAlert(picket.v1.Alert.encode({ id: "x", severity: 9 as picket.v1.Severity }).finish()), { ok: false, kind: 'malformed', reason: 'alert.severity' });
   // Random mutations of a valid message: each decode returns a result, never throws.
   let seed = 12345;
   const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) / 0x1000000;
