@@ -262,8 +262,15 @@ void Capture::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
   if (self == nullptr || self->pcap_ == nullptr) return;
   Napi::HandleScope scope(self->Env());
   if (status < 0) {
-    self->ReportError(self->Value().Get("device").ToString().Utf8Value() + ": poll failed: " + uv_strerror(status),
-                      ErrorKind::Other);
+    // libuv reports POLLERR as UV_EBADF and stops the watcher. The fd is fine; the socket has a
+    // pending error (ENETDOWN when the interface goes down or is deleted) that libpcap reads and
+    // words properly, so let pcap_dispatch find it first.
+    self->polling_ = false;
+    self->Drain();
+    if (!self->failed_ && !self->closing_) {
+      self->ReportError(self->Value().Get("device").ToString().Utf8Value() + ": poll failed: " + uv_strerror(status),
+                        ErrorKind::Other);
+    }
     return;
   }
   self->Drain();
