@@ -1,6 +1,11 @@
 #include "capture.h"
 
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace picket {
@@ -22,6 +27,8 @@ constexpr size_t kBytesPerFrameSlot = 64;
 // interface under flood from starving timers and other interfaces (uv_poll is level-triggered,
 // so anything left makes the fd readable again on the next loop turn).
 constexpr int kMaxRoundsPerWake = 16;
+// Consecutive poll errors with no cause found before the capture is declared failed.
+constexpr int kMaxBadPolls = 100;
 
 bool ReadInt(Napi::Object opts, const char* key, int64_t def, int64_t lo, int64_t hi, int64_t* out,
              std::string* err) {
@@ -267,13 +274,49 @@ void Capture::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     // words properly, so let pcap_dispatch find it first.
     self->polling_ = false;
     self->Drain();
-    if (!self->failed_ && !self->closing_) {
-      self->ReportError(self->Value().Get("device").ToString().Utf8Value() + ": poll failed: " + uv_strerror(status),
-                        ErrorKind::Other);
-    }
+    if (self->failed_ || self->closing_) return;
+    self->OnSocketError(status);
     return;
   }
+  self->badPolls_ = 0;
   self->Drain();
+}
+
+void Capture::OnSocketError(int status) {
+  // libpcap 1.10 in non-blocking mode consumes the socket error itself and, for ENETDOWN, treats
+  // "interface went down" as "no packets" (the packet socket stays bound). Seen here with
+  // `ip link set down`: dispatch returned 0 and SO_ERROR was already clear. We still report it,
+  // so the owner logs the state change and reopens (which fails until the interface is up),
+  // instead of a capture that silently goes quiet.
+  std::string device = Value().Get("device").ToString().Utf8Value();
+  int fd = pcap_get_selectable_fd(pcap_);
+  int soErr = 0;
+  socklen_t len = sizeof soErr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soErr, &len) == 0 && soErr != 0) {
+    ErrorKind kind = soErr == ENETDOWN                     ? ErrorKind::IfaceDown
+                     : (soErr == ENODEV || soErr == ENXIO) ? ErrorKind::NoSuchDevice
+                                                           : ErrorKind::Other;
+    ReportError(device + ": " + std::strerror(soErr), kind);
+    return;
+  }
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+    if (errno == ENODEV || errno == ENXIO) {
+      ReportError(device + ": the interface disappeared", ErrorKind::NoSuchDevice);
+      return;
+    }
+  } else if ((ifr.ifr_flags & IFF_UP) == 0) {
+    ReportError(device + ": the interface went down", ErrorKind::IfaceDown);
+    return;
+  }
+  // A spurious error indication: keep polling, but never spin on one that keeps coming back.
+  if (++badPolls_ > kMaxBadPolls) {
+    ReportError(device + ": poll failed: " + uv_strerror(status), ErrorKind::Other);
+    return;
+  }
+  StartPolling();
 }
 
 void Capture::Drain() {

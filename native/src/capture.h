@@ -60,6 +60,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
 
   void StartPolling();
   void StopPolling();
+  void OnSocketError(int status);
   void Drain();
   void Flush();
   void ReportError(const std::string& message, ErrorKind kind);
@@ -85,6 +86,7 @@ class Capture : public Napi::ObjectWrap<Capture> {
   bool closing_ = false;
   bool inDispatch_ = false;
   bool refd_ = false;
+  int badPolls_ = 0;
 };
 
 }  // namespace picket
