@@ -114,6 +114,8 @@ export interface FlowRecord {
   partial: boolean;
   tcp?: TcpSummary;
   vlan?: number[];
+  /** Tunnel the flow was carried in (`gre`, `vxlan`, `gtp-u`, `ip-in-ip`, `geneve`). */
+  tunnel?: string;
   /** IPv4/IPv6 fragments that belonged to this flow. */
   fragments?: number;
   /** Detected application protocol (lower case), when a dissector recognised one. */

@@ -8,6 +8,8 @@ export interface SourceStats {
   drops: number;
   /** Records the source could not parse (truncated record headers, bad block lengths...). */
   errors: Record<string, number>;
+  /** Records skipped on purpose (e.g. pcapng statistics blocks), by kind; not errors. */
+  skipped?: Record<string, number>;
 }
 
 /**
