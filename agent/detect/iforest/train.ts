@@ -20,6 +20,8 @@ export const DEFAULT_PARAMS: ForestParams = Object.freeze({
 /** Upper bounds on parameters: keep the flat trees (2^D nodes each) within a few tens of MB. */
 export const MAX_TREES = 10_000;
 export const MAX_SAMPLE_SIZE = 4096;
+/** Largest nTrees × 2^depth (bottom slots in the whole forest, ≈ 80 MB of trees). */
+export const MAX_FOREST_SLOTS = 1 << 22;
 /** Training rows scored to set the threshold; beyond this an evenly strided subset is scored. */
 export const MAX_THRESHOLD_ROWS = 1_000_000;
 
@@ -38,6 +40,9 @@ export function paramsProblem(p: ForestParams): string | undefined {
   if (!Number.isInteger(p.nTrees) || p.nTrees < 1 || p.nTrees > MAX_TREES) return `nTrees must be an integer in 1..${MAX_TREES}, got ${p.nTrees}`;
   if (!Number.isInteger(p.sampleSize) || p.sampleSize < 2 || p.sampleSize > MAX_SAMPLE_SIZE) {
     return `sampleSize must be an integer in 2..${MAX_SAMPLE_SIZE}, got ${p.sampleSize}`;
+  }
+  if (p.nTrees * 2 ** Math.ceil(Math.log2(p.sampleSize)) > MAX_FOREST_SLOTS) {
+    return `nTrees × 2^ceil(log2 sampleSize) must stay ≤ ${MAX_FOREST_SLOTS}, got ${p.nTrees} trees of sample size ${p.sampleSize}`;
   }
   if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffffffff) return `seed must be an integer in 0..2^32-1, got ${p.seed}`;
   if (!(p.thresholdQuantile > 0 && p.thresholdQuantile <= 1)) return `thresholdQuantile must be in (0, 1], got ${p.thresholdQuantile}`;
