@@ -17,7 +17,7 @@ namespace {
 constexpr int kMinSnapLen = 64;
 constexpr int kMaxSnapLen = 262144;  // libpcap's MAXIMUM_SNAPLEN
 constexpr int64_t kMinBufferBytes = 64 * 1024;
-constexpr int64_t kMaxBufferBytes = 1LL << 31;
+constexpr int64_t kMaxBufferBytes = 1LL << 30;  // pcap_set_buffer_size takes an int
 constexpr int64_t kMinBatchBytes = 64 * 1024;
 constexpr int64_t kMaxBatchBytes = 64LL * 1024 * 1024;
 // One meta slot per 64 bytes of batch space: minimum Ethernet frames fill both at about the same
@@ -359,6 +359,8 @@ void Capture::OnPacket(u_char* user, const struct pcap_pkthdr* hdr, const u_char
 
 void Capture::Flush() {
   Napi::Env env = Env();
+  // Flushes can repeat many times within one poll wake-up; keep their handles short-lived.
+  Napi::HandleScope scope(env);
   size_t n = count_;
   // JS reads the frames in place during the call; the slots are reused right after it returns.
   onBatch_.MakeCallback(Value(), {Napi::Number::New(env, static_cast<double>(n))}, *asyncContext_);

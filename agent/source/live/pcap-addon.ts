@@ -27,7 +27,7 @@ export interface PcapOpenOptions {
   snapLen?: number;
   /** Default false. */
   promiscuous?: boolean;
-  /** Kernel ring size in bytes, 64 KiB..2 GiB (default 16 MiB). */
+  /** Kernel ring size in bytes, 64 KiB..1 GiB (default 16 MiB). */
   bufferBytes?: number;
   /** Deliver each packet as soon as it arrives instead of per filled block (default false). */
   immediate?: boolean;
