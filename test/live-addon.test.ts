@@ -260,3 +260,25 @@ t.test('runtime error when the interface disappears', async (t) => {
   t.match(errors[0]!.kind, /^(iface_down|no_such_device)$/);
   t.comment(`libpcap said: ${errors[0]!.message}`);
 });
+
+t.test('immediate mode hands over a lone packet at once; batching waits for the block timeout', async (t) => {
+  const now: Frame[] = [];
+  const later: Frame[] = [];
+  const fast = record({ device: v.hostIf, filter: 'udp port 7007', immediate: true, timeoutMs: 10_000 }, now);
+  const slow = record({ device: v.hostIf, filter: 'udp port 7007', immediate: false, timeoutMs: 10_000 }, later);
+  t.teardown(() => {
+    fast.close();
+    slow.close();
+  });
+  udpBurst(v, 7007, 1, 10);
+  t.ok(await waitFor(() => now.length === 1, 1000), 'immediate: delivered within a second');
+  await sleep(300);
+  t.equal(later.length, 0, 'batched with a 10 s block timeout: still held in the kernel block');
+  slow.close();
+  const quick = record({ device: v.hostIf, filter: 'udp port 7008', immediate: false, timeoutMs: 50 }, later);
+  t.teardown(() => quick.close());
+  const t0 = Date.now();
+  udpBurst(v, 7008, 1, 10);
+  t.ok(await waitFor(() => later.length === 1, 2000), 'batched with a 50 ms timeout: delivered');
+  t.ok(Date.now() - t0 < 1500, `within the timeout plus slack (${Date.now() - t0} ms)`);
+});
