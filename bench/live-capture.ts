@@ -11,8 +11,9 @@
  * CPU and tcpreplay to another). Options: --seconds N (per rate, default 2), --rates a,b,c (pps).
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { LiveSource } from '../agent/source/live/live-source.js';
 import { loadPcapAddon, type PcapCapture } from '../agent/source/live/pcap-addon.js';
 import type { RawPacket } from '../agent/source/raw-packet.js';
@@ -61,8 +62,8 @@ function teardown(): void {
 
 /** Writes a classic pcap of FRAMES Ethernet/IPv4/UDP frames over 4096 flows; returns its path. */
 function generateCapture(): { path: string; avgBytes: number } {
-  const dir = join(process.cwd(), 'bench', 'out');
-  mkdirSync(dir, { recursive: true });
+  // A temporary file (~36 MB), removed at the end: the capture is regenerated on every run.
+  const dir = mkdtempSync(join(tmpdir(), 'pk-live-bench-'));
   let total = 24;
   for (let i = 0; i < FRAMES; i++) total += 16 + SIZES[i % SIZES.length]!;
   const b = Buffer.alloc(total);
@@ -239,11 +240,14 @@ function print(rows: Row[]): void {
   }
 }
 
+let capturePath: string | undefined;
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the live capture benchmark needs root (namespaces, tcpreplay)');
   setup();
   try {
     const { path, avgBytes } = generateCapture();
+    capturePath = path;
     console.log(`libpcap: ${loadPcapAddon().libVersion}; capture: ${FRAMES} UDP frames, sizes ${SIZES.join('/')} (avg ${avgBytes.toFixed(0)} B), ${SECONDS} s per rate`);
     const rows: Row[] = [];
     const best: Record<string, number> = {};
@@ -278,6 +282,7 @@ async function main(): Promise<void> {
     );
   } finally {
     teardown();
+    if (capturePath !== undefined) rmSync(dirname(capturePath), { recursive: true, force: true });
   }
 }
 
