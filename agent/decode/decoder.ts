@@ -75,6 +75,8 @@ export class Decoder {
       case L.LINKTYPE_PPP:
       case L.LINKTYPE_PPP_HDLC: {
         let p = start;
+        // Some PPP captures hold Cisco HDLC frames (address 0x0f unicast / 0x8f multicast).
+        if (end - p >= 4 && (b[p] === 0x0f || b[p] === 0x8f) && b[p + 1] === 0) return this.etherType(b, (b[p + 2]! << 8) | b[p + 3]!, p + 4, end);
         if (end - p >= 2 && b[p] === 0xff && b[p + 1] === 0x03) p += 2;
         return this.ppp(b, p, end);
       }
@@ -112,6 +114,7 @@ export class Decoder {
     }
     if (proto === L.PPP_IPV4) return this.ipv4(b, p, end);
     if (proto === L.PPP_IPV6) return this.ipv6(b, p, end);
+    if (proto === L.PPP_MPLS_UNICAST || proto === L.PPP_MPLS_MULTICAST) return this.mpls(b, p, end);
     this.stats.nonIp++;
     return false;
   }
@@ -146,23 +149,28 @@ export class Decoder {
           return this.ppp(b, off + 6, end);
         case L.ETHERTYPE_TEB:
           return this.ethernet(b, off, end);
+        case L.ETHERTYPE_FABRICPATH:
+          return this.ethernet(b, off + 2, end);
         case L.ETHERTYPE_MPLS:
-        case L.ETHERTYPE_MPLS_MC: {
-          // Label stack: 4 bytes each, bottom-of-stack bit ends it; then guess IP by version nibble.
-          for (let i = 0; i < MAX_TAGS; i++) {
-            if (end - off < 4) return this.stats.error('mpls.truncated');
-            const bottom = b[off + 2]! & 1;
-            off += 4;
-            if (bottom) return this.rawIp(b, off, end);
-          }
-          return this.stats.error('mpls.too_many_labels');
-        }
+        case L.ETHERTYPE_MPLS_MC:
+          return this.mpls(b, off, end);
         default:
           this.stats.nonIp++;
           return false;
       }
     }
     return this.stats.error('vlan.too_many_tags');
+  }
+
+  /** Label stack: 4 bytes each, bottom-of-stack bit ends it; then IP by its version nibble. */
+  private mpls(b: Uint8Array, off: number, end: number): boolean {
+    for (let i = 0; i < MAX_TAGS; i++) {
+      if (end - off < 4) return this.stats.error('mpls.truncated');
+      const bottom = b[off + 2]! & 1;
+      off += 4;
+      if (bottom) return this.rawIp(b, off, end);
+    }
+    return this.stats.error('mpls.too_many_labels');
   }
 
   private rawIp(b: Uint8Array, off: number, end: number): boolean {

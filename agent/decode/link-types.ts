@@ -21,9 +21,12 @@ export const ETHERTYPE_QINQ_OLD = 0x9100;
 export const ETHERTYPE_PPPOE_SESSION = 0x8864;
 export const ETHERTYPE_MPLS = 0x8847;
 export const ETHERTYPE_MPLS_MC = 0x8848;
+export const ETHERTYPE_FABRICPATH = 0x8903; // Cisco FabricPath: 2-byte tag, then a whole Ethernet frame
 export const ETHERTYPE_TEB = 0x6558; // transparent Ethernet bridging (GRE, Geneve)
 export const ETHERTYPE_ERSPAN2 = 0x88be;
 
 /** PPP protocol numbers for IP. */
 export const PPP_IPV4 = 0x0021;
 export const PPP_IPV6 = 0x0057;
+export const PPP_MPLS_UNICAST = 0x0281;
+export const PPP_MPLS_MULTICAST = 0x0283;

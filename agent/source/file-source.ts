@@ -90,6 +90,12 @@ export class FileSource implements PacketSource {
           if (signal?.aborted) break;
           sink.packet(p);
         }
+      } catch (err) {
+        // An I/O error in the middle of a file (EIO, a file truncated while read): report, go on.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === undefined) throw err;
+        countError(this.s, `file.read_error_${code.toLowerCase()}`);
+        this.opts.onFileError?.(path, `${path}: read error (${code}) after ${reader.offset} bytes; rest of the file skipped`);
       } finally {
         for (const [kind, n] of reader.errors) countError(this.s, kind, n);
         for (const [kind, n] of reader.skipped) (this.s.skipped ??= {})[kind] = (this.s.skipped[kind] ?? 0) + n;

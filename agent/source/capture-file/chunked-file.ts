@@ -23,7 +23,12 @@ export class ChunkedFile {
 
   constructor(path: string, chunkBytes = DEFAULT_CHUNK_BYTES) {
     this.fd = openSync(path, 'r');
-    this.size = fstatSync(this.fd).size;
+    const st = fstatSync(this.fd);
+    if (st.isDirectory()) {
+      closeSync(this.fd);
+      throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
+    }
+    this.size = st.size;
     this.buf = Buffer.allocUnsafe(chunkBytes);
   }
 

@@ -83,14 +83,16 @@ export class PcapReader implements CaptureReader {
       this.done = true;
       return false;
     }
+    // ensure() may have moved the unread bytes to the front of the buffer.
+    const at = f.pos;
     p.buf = b;
-    p.off = o + rh;
+    p.off = at + rh;
     p.capLen = incl;
     p.wireLen = orig < incl ? incl : orig;
     p.tsUs = sec * 1e6 + (this.nano ? frac / 1000 : frac);
     p.linkType = this.linkType;
     p.ifIndex = 0;
-    f.pos = o + rh + incl;
+    f.pos = at + rh + incl;
     return true;
   }
 

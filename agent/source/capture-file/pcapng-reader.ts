@@ -64,7 +64,7 @@ export class PcapngReader implements CaptureReader {
     // Bounded by the file size: every iteration consumes at least 12 bytes or stops.
     while (!this.done) {
       if (!f.ensure(12)) return f.available > 0 ? this.stop('pcapng.truncated_block_header') : ((this.done = true), false);
-      const o = f.pos;
+      let o = f.pos;
       const type = f.buf.readUInt32BE(o) === SHB ? SHB : this.u32(o);
       if (type === SHB) {
         if (!this.readSectionHeader()) return false;
@@ -80,6 +80,7 @@ export class PcapngReader implements CaptureReader {
         continue;
       }
       if (!f.ensure(len)) return this.stop('pcapng.truncated_block');
+      o = f.pos; // ensure() may have moved the unread bytes to the front of the buffer
       if (this.u32(o + len - 4) !== len) return this.stop('pcapng.trailing_length_mismatch');
       let delivered = false;
       if (type === EPB) delivered = this.readEnhanced(p, o, len);
@@ -105,7 +106,7 @@ export class PcapngReader implements CaptureReader {
     if (len < 28 || len % 4 !== 0 || len > MAX_BLOCK_BYTES) return this.stop('pcapng.bad_block_length');
     if (!f.ensure(len)) return this.stop('pcapng.truncated_section_header');
     this.interfaces = [];
-    f.pos = o + len;
+    f.pos += len;
     return true;
   }
 
