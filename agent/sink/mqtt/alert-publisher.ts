@@ -98,6 +98,7 @@ export class AlertPublisher {
   private problem = '';
   private everConnected = false;
   private lostLogged = false;
+  private lostReason = '';
   private connects = 0;
   private published = 0;
   private acked = 0;
@@ -281,7 +282,9 @@ export class AlertPublisher {
     client.on('error', (err: Error) => {
       if (gen !== this.generation) return;
       sawError = true;
-      this.noteProblem(err);
+      // A socket error on an established connection is an outage, reported by onClose.
+      if (this.connected) this.lostReason = String((err as { code?: unknown }).code ?? err.message);
+      else this.noteProblem(err);
     });
     client.on('close', () => {
       if (gen !== this.generation) return;
@@ -328,8 +331,10 @@ export class AlertPublisher {
     if (this.stopped) return;
     if (wasConnected && !this.lostLogged && !this.problemKey) {
       this.lostLogged = true;
-      this.log.warn(`lost connection to broker ${this.options.url}; ${this.queue?.depth ?? 0} alerts queued, reconnecting with backoff`);
+      const why = this.lostReason ? ` (${this.lostReason})` : '';
+      this.log.warn(`lost connection to broker ${this.options.url}${why}; ${this.queue?.depth ?? 0} alerts queued, reconnecting with backoff`);
     }
+    this.lostReason = '';
     const o = this.options;
     const base = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(this.attempt, 20));
     this.attempt++;
