@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { IsolationForest } from '../agent/detect/iforest/forest.js';
 import { averagePathLength } from '../agent/detect/iforest/path-length.js';
 import { Prng } from '../agent/detect/iforest/prng.js';
+import { rocAuc } from '../agent/detect/iforest/roc-auc.js';
 import { makeSchema, schemaMismatch } from '../agent/detect/iforest/schema.js';
 import { quantileOfSorted, thresholdFromScores } from '../agent/detect/iforest/threshold.js';
 import { trainIsolationForest, paramsProblem, DEFAULT_PARAMS } from '../agent/detect/iforest/train.js';
@@ -22,27 +23,7 @@ function inliers(n: number, nf: number, seed: number): Float64Array {
   return x;
 }
 
-/** ROC AUC by the rank-sum (Mann–Whitney U) formula with average ranks for ties. */
-function auc(scores: Float64Array, labels: readonly number[]): number {
-  const order = [...scores.keys()].sort((a, b) => scores[a]! - scores[b]!);
-  const ranks = new Float64Array(scores.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && scores[order[j + 1]!] === scores[order[i]!]) j++;
-    for (let k = i; k <= j; k++) ranks[order[k]!] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  let pos = 0;
-  let sum = 0;
-  labels.forEach((y, k) => {
-    if (y === 1) {
-      pos++;
-      sum += ranks[k]!;
-    }
-  });
-  const neg = labels.length - pos;
-  return (sum - (pos * (pos + 1)) / 2) / (pos * neg);
-}
+const auc = rocAuc;
 
 t.test('c(n) matches the paper and scikit-learn conventions', async (t) => {
   t.equal(averagePathLength(0), 0);
@@ -250,6 +231,9 @@ t.test('threshold is the configured quantile of the training scores', async (t) 
   const s = m.scoreMatrix(x, 4000);
   const above = s.filter((v) => m.isAnomaly(v)).length;
   t.ok(above >= 390 && above <= 410, `${above} of 4000 training rows at or above the 0.9 quantile`);
+  const strided = trainIsolationForest(x, 4000, names(4), { seed: 2, thresholdQuantile: 0.9, thresholdRows: 1000 });
+  t.ok(Math.abs(strided.threshold - m.threshold) < 0.01, `threshold from a 1000-row strided subset ${strided.threshold.toFixed(4)} ≈ ${m.threshold.toFixed(4)}`);
+  t.not(strided.threshold, m.threshold, 'but computed from other rows');
   const strict = m.withThreshold(0.99);
   t.equal(strict.threshold, 0.99);
   t.ok(sameBits(strict.scoreMatrix(x, 10), m.scoreMatrix(x, 10)), 'a new threshold keeps the trees');
@@ -286,4 +270,13 @@ t.test('IsolationForest instances are immutable values built from parts', async 
   const copy = new IsolationForest({ ...m, threshold: 0.7 });
   t.equal(copy.threshold, 0.7);
   t.equal(copy.scoreRow(x, 0), m.scoreRow(x, 0));
+});
+
+t.test('rocAuc equals scikit-learn roc_auc_score, ties included', async (t) => {
+  // Values printed by sklearn.metrics.roc_auc_score 1.2.1 for the same inputs.
+  t.ok(Math.abs(rocAuc([0.1, 0.4, 0.35, 0.8, 0.4, 0.4], [0, 0, 1, 1, 0, 1]) - 0.6666666666666667) < 1e-15);
+  t.equal(rocAuc([1, 1, 1, 1], [1, 0, 1, 0]), 0.5);
+  t.equal(rocAuc([0.9, 0.8, 0.1, 0.2, 0.05], [true, false, false, false, true]), 0.5);
+  t.ok(Number.isNaN(rocAuc([1, 2], [0, 0])), 'one class only');
+  t.throws(() => rocAuc([1], [1, 0]), /1 scores but 2 labels/);
 });

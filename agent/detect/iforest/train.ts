@@ -31,6 +31,8 @@ export interface TrainOptions {
   sampleSize?: number;
   seed?: number;
   thresholdQuantile?: number;
+  /** Most training rows scored to set the threshold (default {@link MAX_THRESHOLD_ROWS}); above, an evenly strided subset. */
+  thresholdRows?: number;
   /** Creation time recorded in the model (default: now); tests pass a fixed one. */
   createdAt?: Date;
 }
@@ -114,21 +116,22 @@ export function trainIsolationForest(
     leafSize,
     stats,
   });
-  const threshold = thresholdFromScores(trainingScores(provisional, data, nRows), params.thresholdQuantile);
+  const cap = Math.max(2, Math.min(options.thresholdRows ?? MAX_THRESHOLD_ROWS, MAX_THRESHOLD_ROWS));
+  const threshold = thresholdFromScores(trainingScores(provisional, data, nRows, cap), params.thresholdQuantile);
   return provisional.withThreshold(threshold);
 }
 
-/** Scores of the training rows (an evenly strided subset above MAX_THRESHOLD_ROWS). */
-function trainingScores(model: IsolationForest, data: Float64Array, nRows: number): Float64Array {
-  if (nRows <= MAX_THRESHOLD_ROWS) return model.scoreMatrix(data, nRows);
+/** Scores of the training rows (an evenly strided subset of `cap` rows when there are more). */
+function trainingScores(model: IsolationForest, data: Float64Array, nRows: number, cap: number): Float64Array {
+  if (nRows <= cap) return model.scoreMatrix(data, nRows);
   const nf = model.nFeatures;
-  const step = nRows / MAX_THRESHOLD_ROWS;
-  const sample = new Float64Array(MAX_THRESHOLD_ROWS * nf);
-  for (let i = 0; i < MAX_THRESHOLD_ROWS; i++) {
+  const step = nRows / cap;
+  const sample = new Float64Array(cap * nf);
+  for (let i = 0; i < cap; i++) {
     const src = Math.floor(i * step) * nf;
     sample.set(data.subarray(src, src + nf), i * nf);
   }
-  return model.scoreMatrix(sample, MAX_THRESHOLD_ROWS);
+  return model.scoreMatrix(sample, cap);
 }
 
 /** Builds trees into the shared flat arrays; holds the scratch buffers reused across trees. */
