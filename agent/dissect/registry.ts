@@ -1,8 +1,11 @@
 import type { AnyDissector } from './dissector.js';
+import { tlsDissector } from './tls/index.js';
 
 /**
  * Every dissector, in the order they run. Order matters only in finish(): a later dissector sees
  * the metadata of earlier ones in record.app (the RMM classifier goes last for that reason).
  * Add a protocol with one line here.
  */
-export const DISSECTORS: readonly AnyDissector[] = [];
+export const DISSECTORS: readonly AnyDissector[] = [
+  tlsDissector,
+];

@@ -1,0 +1,284 @@
+/**
+ * TLS over TCP: ClientHello (SNI, ALPN, JA3, JA4), ServerHello (version, cipher, ALPN, JA3S),
+ * server certificates in clear (TLS ≤ 1.2), alerts, and whether the handshake reached
+ * encrypted application data. QUIC carries its own ClientHello: see ../quic/.
+ */
+import type { Direction } from '../../flow/flow-observer.js';
+import type { FlowRecord } from '../../flow/flow-record.js';
+import { Verdict, type DissectContext, type Dissector } from '../dissector.js';
+import { alertLevel, alertName } from './alerts.js';
+import { parseCertificateChain } from './certificate-message.js';
+import { cipherName } from './cipher-names.js';
+import { parseClientHello, type ClientHello } from './client-hello.js';
+import { isGrease } from './grease.js';
+import { ja3, ja3s } from './ja3.js';
+import { ja4, ja4ClientVersion } from './ja4.js';
+import { emptyMeta, tlsEcs, type TlsMeta } from './meta.js';
+import { CONTENT, MAX_RECORD_LENGTH, RecordStream, type RecordLimits, type RecordSink } from './record-stream.js';
+import { negotiatedVersion, parseServerHello } from './server-hello.js';
+import { versionName } from './versions.js';
+
+export type { TlsMeta, TlsCertificate, TlsAlert } from './meta.js';
+
+const HS_CLIENT_HELLO = 1;
+const HS_SERVER_HELLO = 2;
+const HS_CERTIFICATE = 11;
+const TLS13 = 0x0304;
+
+/** Declared budgets (per flow unless said otherwise). */
+export const TLS_LIMITS = {
+  /** Stream bytes inspected per direction. */
+  bytesPerDirection: 256 * 1024,
+  /** Records parsed per direction. */
+  recordsPerDirection: 128,
+  /** Largest handshake message buffered (a certificate chain). */
+  maxHandshakeMessage: 64 * 1024,
+  /** Handshake messages parsed per direction. */
+  handshakeMessagesPerDirection: 32,
+  /** Certificates read from one Certificate message. */
+  maxCertificates: 8,
+  /** Alerts kept per flow. */
+  maxAlerts: 16,
+} as const;
+
+const RECORD_LIMITS: RecordLimits = {
+  maxRecords: TLS_LIMITS.recordsPerDirection,
+  maxBytes: TLS_LIMITS.bytesPerDirection,
+  maxHandshakeMessage: TLS_LIMITS.maxHandshakeMessage,
+  maxHandshakeMessages: TLS_LIMITS.handshakeMessagesPerDirection,
+};
+
+/** Per-flow state. */
+export interface TlsState {
+  readonly streams: [RecordStream, RecordStream];
+  readonly meta: TlsMeta;
+  ctx: DissectContext;
+  clientHello: boolean;
+  serverHello: boolean;
+  certificates: boolean;
+  /** Version the server picked (0 until ServerHello). */
+  version: number;
+  clientSessionId: string;
+  appData: [boolean, boolean];
+  ccs: [boolean, boolean];
+}
+
+function sinkFor(s: TlsState, dir: Direction): RecordSink {
+  const from = dir === 0 ? 'client' : 'server';
+  return {
+    wantHandshake(type) {
+      if (dir === 0) return type === HS_CLIENT_HELLO && !s.clientHello;
+      if (type === HS_SERVER_HELLO) return true;
+      // TLS 1.3 certificates are encrypted; a 1.3 stream is marked encrypted before they come.
+      return type === HS_CERTIFICATE && !s.certificates;
+    },
+    handshake(type, body, tsUs) {
+      if (type === HS_CLIENT_HELLO) onClientHello(s, body, tsUs);
+      else if (type === HS_SERVER_HELLO) onServerHello(s, body, tsUs);
+      else if (type === HS_CERTIFICATE) onCertificate(s, body, tsUs);
+    },
+    alert(level, code, tsUs) {
+      if (s.meta.alerts.length >= TLS_LIMITS.maxAlerts) return s.ctx.count('limit.alerts');
+      const a = { from, level: alertLevel(level), description: alertName(code), code, encrypted: false } as const;
+      s.meta.alerts.push(a);
+      s.ctx.emit('tls.alert', tsUs, { from, level: a.level, description: a.description });
+    },
+    encryptedAlert(tsUs) {
+      if (s.meta.alerts.length >= TLS_LIMITS.maxAlerts) return s.ctx.count('limit.alerts');
+      s.meta.alerts.push({ from, encrypted: true });
+      s.ctx.emit('tls.alert', tsUs, { from, encrypted: true });
+    },
+    changeCipherSpec() {
+      s.ccs[dir] = true;
+    },
+    applicationData() {
+      s.appData[dir] = true;
+    },
+    problem(kind) {
+      s.ctx.count(kind);
+    },
+  };
+}
+
+function onClientHello(s: TlsState, body: Uint8Array, tsUs: number): void {
+  s.clientHello = true;
+  const r = parseClientHello(body);
+  if (!r.ok) {
+    s.ctx.count(`malformed.${r.reason}`);
+    return;
+  }
+  const ch: ClientHello = r.value;
+  const m = s.meta;
+  for (const lim of ch.limitsHit) s.ctx.count(`limit.client_hello.${lim}`);
+  if (ch.malformedExtensions.length) s.ctx.count('malformed.client_hello.extension');
+  if (ch.sni !== undefined) m.sni = ch.sni;
+  m.alpn = ch.alpn;
+  const j3 = ja3(ch);
+  m.ja3 = j3.md5;
+  m.ja3String = j3.string;
+  const j4 = ja4(ch, 't');
+  m.ja4 = j4.ja4;
+  m.ja4_r = j4.ja4_r;
+  m.clientVersionCode = ja4ClientVersion(ch);
+  m.supportedCiphers = ch.cipherSuites.filter((c) => !isGrease(c)).map(cipherName);
+  m.extensions = ch.extensions.map((e) => e.type);
+  m.groups = ch.supportedGroups;
+  m.signatureAlgorithms = ch.signatureAlgorithms;
+  m.supportedVersions = ch.supportedVersions;
+  m.ecPointFormats = ch.ecPointFormats;
+  s.clientSessionId = Buffer.from(ch.sessionId).toString('hex');
+  s.ctx.emit('tls.client_hello', tsUs, { sni: m.sni, alpn: m.alpn, ja3: m.ja3, ja4: m.ja4 });
+}
+
+function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
+  const r = parseServerHello(body);
+  if (!r.ok) {
+    s.ctx.count(`malformed.${r.reason}`);
+    return;
+  }
+  const sh = r.value;
+  const m = s.meta;
+  if (sh.helloRetryRequest) {
+    // The real ServerHello follows the client's second ClientHello; keep parsing in clear.
+    m.helloRetryRequest = true;
+    return;
+  }
+  if (s.serverHello) return;
+  s.serverHello = true;
+  const v = negotiatedVersion(sh);
+  s.version = v;
+  const name = versionName(v);
+  m.versionCode = v;
+  if (name) {
+    m.version = name.version;
+    m.versionProtocol = name.protocol;
+  }
+  m.cipherCode = sh.cipherSuite;
+  m.cipher = cipherName(sh.cipherSuite);
+  if (sh.alpn !== undefined) m.nextProtocol = sh.alpn;
+  m.serverExtensions = sh.extensions.map((e) => e.type);
+  const j = ja3s(sh);
+  m.ja3s = j.md5;
+  m.ja3sString = j.string;
+  if (v !== TLS13 && sh.sessionId.length > 0) {
+    m.resumed = Buffer.from(sh.sessionId).toString('hex') === s.clientSessionId;
+  }
+  // TLS 1.3: everything the server sends after ServerHello is encrypted (RFC 8446 §2).
+  if (v === TLS13 || v >> 8 === 0x7f) s.streams[1].encrypted = true;
+  s.ctx.emit('tls.server_hello', tsUs, { version: m.version, cipher: m.cipher, alpn: m.nextProtocol, ja3s: m.ja3s });
+}
+
+function onCertificate(s: TlsState, body: Uint8Array, tsUs: number): void {
+  s.certificates = true;
+  const chain = parseCertificateChain(body, TLS_LIMITS.maxCertificates);
+  for (const c of chain.problems) s.ctx.count(c);
+  const m = s.meta;
+  m.serverCertificates = chain.certificates;
+  const leaf = chain.certificates[0];
+  if (!leaf) return;
+  m.selfSigned = leaf.selfSigned;
+  if (leaf.notAfterUs !== undefined) m.expired = tsUs > leaf.notAfterUs;
+  if (leaf.notBeforeUs !== undefined) m.notYetValid = tsUs < leaf.notBeforeUs;
+  if (leaf.notAfterUs !== undefined && leaf.notBeforeUs !== undefined) {
+    m.validityDays = Math.round(((leaf.notAfterUs - leaf.notBeforeUs) / 86_400e6) * 1000) / 1000;
+  }
+  s.ctx.emit('tls.certificate', tsUs, {
+    subject: leaf.subject,
+    issuer: leaf.issuer,
+    selfSigned: leaf.selfSigned,
+    expired: m.expired,
+    sha256: leaf.sha256,
+  });
+}
+
+/** Could these bytes start a TLS record? (Also matches a first segment shorter than a header.) */
+export function looksLikeTlsRecord(buf: Uint8Array, off: number, len: number, dir: Direction): boolean {
+  if (len < 1) return false;
+  const type = buf[off]!;
+  if (type < CONTENT.changeCipherSpec || type > CONTENT.applicationData) return false;
+  if (len >= 2 && buf[off + 1] !== 3) return false;
+  if (len >= 3 && buf[off + 2]! > 4) return false;
+  if (len >= 5) {
+    const rl = (buf[off + 3]! << 8) | buf[off + 4]!;
+    if (rl === 0 && type !== CONTENT.applicationData) return false;
+    if (rl > MAX_RECORD_LENGTH) return false;
+  }
+  // A handshake record opening a direction holds the hello of that side.
+  if (type === CONTENT.handshake && len >= 6) {
+    const hs = buf[off + 5]!;
+    return dir === 0 ? hs === HS_CLIENT_HELLO : hs === HS_SERVER_HELLO || hs === 0; // 0: HelloRequest
+  }
+  return true;
+}
+
+/** Done when both directions stopped, or both reached encrypted application data. */
+function verdict(s: TlsState): Verdict {
+  const [c, sv] = s.streams;
+  const cDone = !c.active || (s.appData[0] && c.encrypted);
+  const sDone = !sv.active || (s.appData[1] && sv.encrypted);
+  return cDone && sDone ? Verdict.Done : Verdict.More;
+}
+
+function isEstablished(s: TlsState): boolean {
+  if (!s.serverHello) return false;
+  if (s.meta.alerts.some((a) => a.level === 'fatal')) return false;
+  // TLS 1.3 sends CCS only for middlebox compatibility; application data both ways is the proof.
+  if (s.version === TLS13) return s.appData[0] && s.appData[1];
+  return (s.ccs[0] && s.ccs[1]) || (s.appData[0] && s.appData[1]);
+}
+
+/** The TLS-over-TCP dissector. */
+export const tlsDissector: Dissector<TlsState, TlsMeta> = {
+  name: 'tls',
+  transports: ['tcp'],
+  limits: TLS_LIMITS,
+  probe(buf, off, len, dir) {
+    return looksLikeTlsRecord(buf, off, len, dir);
+  },
+  create(ctx) {
+    const s = {
+      meta: emptyMeta(),
+      ctx,
+      clientHello: false,
+      serverHello: false,
+      certificates: false,
+      version: 0,
+      clientSessionId: '',
+      appData: [false, false],
+      ccs: [false, false],
+    } as Omit<TlsState, 'streams'> as TlsState;
+    (s as { streams: TlsState['streams'] }).streams = [new RecordStream(RECORD_LIMITS, sinkFor(s, 0)), new RecordStream(RECORD_LIMITS, sinkFor(s, 1))];
+    return s;
+  },
+  payload(s, dir, buf, off, len, tsUs, ctx) {
+    s.ctx = ctx;
+    const st = s.streams[dir];
+    st.feed(buf, off, len, tsUs);
+    // The client's first byte is not TLS after all (the probe saw only a prefix): give the flow up.
+    if (st.stopped === 'malformed' && st.records === 0 && !s.clientHello && !s.serverHello) return Verdict.Reject;
+    return verdict(s);
+  },
+  gap(s, dir, ctx) {
+    s.ctx = ctx;
+    s.streams[dir].gap();
+    ctx.count('gap');
+    return verdict(s);
+  },
+  finish(s) {
+    const recognised = s.clientHello || s.serverHello || s.streams[0].records >= 2 || s.streams[1].records >= 2;
+    if (!recognised) return undefined;
+    // A copy: interim records must not change when the flow goes on.
+    const m: TlsMeta = { ...s.meta, alerts: [...s.meta.alerts], records: [s.streams[0].records, s.streams[1].records] };
+    m.established = isEstablished(s);
+    return m;
+  },
+  appProtocol() {
+    return 'tls';
+  },
+  ecs: tlsEcs,
+};
+
+/** For the record: fields of `record.app.tls` others may read. */
+export function tlsMetaOf(record: FlowRecord): TlsMeta | undefined {
+  return record.app['tls'] as TlsMeta | undefined;
+}
