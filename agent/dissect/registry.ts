@@ -1,5 +1,6 @@
 import type { AnyDissector } from './dissector.js';
 import { tlsDissector } from './tls/index.js';
+import { quicDissector } from './quic/index.js';
 
 /**
  * Every dissector, in the order they run. Order matters only in finish(): a later dissector sees
@@ -8,4 +9,5 @@ import { tlsDissector } from './tls/index.js';
  */
 export const DISSECTORS: readonly AnyDissector[] = [
   tlsDissector,
+  quicDissector,
 ];
