@@ -1,4 +1,4 @@
-import type { Command } from './command.js';
+import { PROCESS_IO, type Command, type CommandIo } from './command.js';
 import { flagBool, flagNumber, parseArgs, UsageError, type FlagSpecs } from './args.js';
 import { FileSource } from '../source/file-source.js';
 import { PacketPipeline } from '../pipeline/packet-pipeline.js';
@@ -21,7 +21,7 @@ export const inspectCommand: Command = {
   summary: 'read capture files (pcap/pcapng) and print one JSON flow record per line',
   usage: 'CAPTURE... [options]',
   flags: FLAGS,
-  async run(argv) {
+  async run(argv, io = PROCESS_IO) {
     const args = parseArgs(argv, FLAGS);
     if (args.positionals.length === 0) throw new UsageError('needs at least one capture file (pcap or pcapng)');
     const flow = flowConfig({
@@ -31,7 +31,7 @@ export const inspectCommand: Command = {
     });
     const quiet = flagBool(args, 'quiet');
     const printRecords = !flagBool(args, 'no-records');
-    const out = new LineWriter(process.stdout);
+    const out = new LineWriter(io.stdout);
     const dissect = new DissectStage();
     const pipeline = new PacketPipeline({
       flow,
@@ -42,17 +42,17 @@ export const inspectCommand: Command = {
     });
     const started = performance.now();
     const source = new FileSource(args.positionals, {
-      onFileError: (_path, message) => process.stderr.write(`picket inspect: ${message}\n`),
+      onFileError: (_path, message) => io.stderr.write(`picket inspect: ${message}\n`),
       pause: () => out.drained(),
     });
-    const progress = !quiet && process.stderr.isTTY ? startProgress(source, pipeline) : undefined;
+    const progress = !quiet && io.stderr.isTTY ? startProgress(source, pipeline, io) : undefined;
     await source.run(pipeline);
     pipeline.finish();
     clearInterval(progress);
-    if (progress) process.stderr.write('\r\x1b[K');
+    if (progress) io.stderr.write('\r\x1b[K');
     await out.end();
     if (!quiet) {
-      process.stderr.write(
+      io.stderr.write(
         formatSummary({
           files: args.positionals.length,
           source: source.stats(),
@@ -68,10 +68,10 @@ export const inspectCommand: Command = {
   },
 };
 
-function startProgress(source: FileSource, pipeline: PacketPipeline): NodeJS.Timeout {
+function startProgress(source: FileSource, pipeline: PacketPipeline, io: CommandIo): NodeJS.Timeout {
   const timer = setInterval(() => {
     const s = source.stats();
-    process.stderr.write(
+    io.stderr.write(
       `\r\x1b[K  ${(source.bytesRead() / 1e6).toFixed(0)} MB read, ${s.packets.toLocaleString('en-US')} packets, ${pipeline.table.stats.active.toLocaleString('en-US')} active flows`,
     );
   }, 500);

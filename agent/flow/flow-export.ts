@@ -133,8 +133,8 @@ export function buildFlowRecord(a: FlowArrays, flow: Flow, reason: EndReason, pa
     app: {},
   };
   if (isTcp) {
-    const s0 = flow.streams[0];
-    const s1 = flow.streams[1];
+    const s0 = flow.stream0;
+    const s1 = flow.stream1;
     const tcp: TcpSummary = {
       syn: (bits & T_SYN) !== 0,
       synAck: (bits & T_SYNACK) !== 0,

@@ -19,6 +19,7 @@ import {
   N_DIR,
   N_DIR_STRIDE,
   N_FIRST_US,
+  N_ISN,
   N_LAST_US,
   D_BYTES,
   D_FIRST_US,
@@ -291,7 +292,7 @@ export class FlowTable implements StreamSink {
     if (pkt.fragments > 1) flow.fragments += pkt.fragments;
 
     if (proto === IPPROTO_TCP) this.tcp(flow, dir, pkt);
-    else if (pkt.payloadLen > 0 && !flow.payloadStopped[dir]) this.observer.payload?.(flow, dir, pkt.buf, pkt.payloadOff, pkt.payloadLen, ts);
+    else if (pkt.payloadLen > 0 && flow.wantsPayload(dir)) this.observer.payload?.(flow, dir, pkt.buf, pkt.payloadOff, pkt.payloadLen, ts);
     this.observer.packet?.(flow, dir, pkt);
     if (!flow.live) return; // an observer may not end a flow, but stay safe
 
@@ -359,9 +360,20 @@ export class FlowTable implements StreamSink {
       this.pushHead(id);
     }
 
-    if ((pkt.payloadLen > 0 || f & TCP_SYN) && !flow.payloadStopped[dir] && this.cfg.reassemblyBytes > 0) {
-      let s = flow.streams[dir];
-      if (!s) s = flow.streams[dir] = new TcpStream(id, dir, this.cfg.reassemblyBytes, this.cfg.reassemblyPendingBytes, this);
+    // Remember the ISN; the stream object is only created once payload arrives.
+    if (f & TCP_SYN && pkt.payloadLen === 0) {
+      this.num[id * NUM_STRIDE + N_ISN + dir] = pkt.seq;
+      return;
+    }
+    if (pkt.payloadLen > 0 && flow.wantsPayload(dir) && this.cfg.reassemblyBytes > 0) {
+      let s = dir === 0 ? flow.stream0 : flow.stream1;
+      if (!s) {
+        s = new TcpStream(id, dir, this.cfg.reassemblyBytes, this.cfg.reassemblyPendingBytes, this);
+        const isn = this.num[id * NUM_STRIDE + N_ISN + dir]!;
+        if (isn >= 0) s.startAfterSyn(isn);
+        if (dir === 0) flow.stream0 = s;
+        else flow.stream1 = s;
+      }
       this.curTs = pkt.tsUs;
       s.segment(pkt.seq, (f & TCP_SYN) !== 0, pkt.buf, pkt.payloadOff, pkt.payloadLen);
     }
@@ -372,7 +384,7 @@ export class FlowTable implements StreamSink {
   /** StreamSink: ordered bytes from a TcpStream go to the observer. */
   deliver(stream: TcpStream, buf: Uint8Array, off: number, len: number): void {
     const flow = this.flows[stream.flowId];
-    if (flow && !flow.payloadStopped[stream.dir]) this.observer.payload?.(flow, stream.dir, buf, off, len, this.curTs);
+    if (flow && flow.wantsPayload(stream.dir)) this.observer.payload?.(flow, stream.dir, buf, off, len, this.curTs);
   }
 
   gap(stream: TcpStream, lostBytes: number): void {
@@ -462,8 +474,9 @@ export class FlowTable implements StreamSink {
     this.hashes[id] = h;
     this.insertSlot(id);
     // ICMP records carry the type and code of the first message, like Zeek's orig_p/resp_p.
-    const clientPort = isIcmp ? (swap ? bp : pkt.sport) : ap;
-    const serverPort = isIcmp ? (swap ? ap : pkt.dport) : bp;
+    // For a reply seen first, the request type is the counterpart (the mapped `dport`).
+    const clientPort = isIcmp ? (swap ? dport : pkt.sport) : ap;
+    const serverPort = isIcmp ? pkt.dport : bp;
     this.uidCounter++;
     const flow = new Flow(id, this.uidPrefix + this.uidCounter.toString(36), pkt.protocol, pkt.ipVersion, clientPort, serverPort);
     flow.vlan = pkt.vlanOuter;
@@ -476,6 +489,8 @@ export class FlowTable implements StreamSink {
     this.num[id * NUM_STRIDE + N_FIRST_US] = pkt.tsUs;
     this.num[id * NUM_STRIDE + N_LAST_US] = pkt.tsUs;
     this.num[id * NUM_STRIDE + N_ACTIVE_START_US] = pkt.tsUs;
+    this.num[id * NUM_STRIDE + N_ISN] = -1;
+    this.num[id * NUM_STRIDE + N_ISN + 1] = -1;
     const p = pkt.protocol;
     this.listOf[id] =
       p === IPPROTO_TCP ? (flow.tcpBits & T_MIDSTREAM ? L_TCP : L_TCP_HALF) : p === IPPROTO_UDP ? L_UDP : isIcmp ? L_ICMP : L_OTHER;
@@ -488,7 +503,7 @@ export class FlowTable implements StreamSink {
 
   private resetCounters(id: number, ts: number): void {
     const nb = id * NUM_STRIDE;
-    this.num.fill(0, nb + N_DIR, nb + NUM_STRIDE);
+    this.num.fill(0, nb + N_DIR, nb + N_ISN);
     this.flags.fill(0, id * FLAG_STRIDE, (id + 1) * FLAG_STRIDE);
     this.num[nb + N_FIRST_US] = ts;
     this.num[nb + N_ACTIVE_START_US] = ts;
@@ -572,8 +587,8 @@ export class FlowTable implements StreamSink {
     this.unlink(id);
     this.removeSlot(id);
     flow.live = false;
-    flow.streams[0]?.release();
-    flow.streams[1]?.release();
+    flow.stream0?.release();
+    flow.stream1?.release();
     this.flows[id] = undefined;
     this.freeIds.push(id);
     this.stats.active--;

@@ -25,6 +25,8 @@ export const D_IAT_MIN = 9;
 export const D_IAT_MAX = 10;
 export const D_IAT_MEAN = 11;
 export const D_IAT_M2 = 12;
+/** Initial sequence number per direction from the SYN / SYN-ACK (-1 when not seen): the TCP stream starts there. */
+export const N_ISN = N_DIR + 2 * N_DIR_STRIDE;
 
 /** TCP flag counters: base = id * FLAG_STRIDE + dir * 8, in bit order FIN SYN RST PSH ACK URG ECE CWR. */
 export const FLAG_STRIDE = 16;
@@ -70,10 +72,11 @@ export class Flow {
   serverWindow = -1;
   sackPermitted = false;
   timestamps = false;
-  /** Ordered TCP payload per direction (created on first payload). */
-  streams: [TcpStream | null, TcpStream | null] = [null, null];
-  /** A later stage no longer needs this direction's payload. */
-  payloadStopped: [boolean, boolean] = [false, false];
+  /** Ordered TCP payload per direction (created on first payload). Two fields, not an array: one object less per flow. */
+  stream0: TcpStream | null = null;
+  stream1: TcpStream | null = null;
+  /** Bit d set: a later stage no longer needs direction d's payload. */
+  stoppedDirs = 0;
   /** Owned by the dissect stage. */
   app: unknown = undefined;
   /** Set while the flow is tracked; cleared once exported for good. */
@@ -98,12 +101,17 @@ export class Flow {
   /** Stop delivering payload (both directions, or one): saves reassembly work and memory. */
   stopPayload(dir?: 0 | 1): void {
     if (dir === undefined || dir === 0) {
-      this.payloadStopped[0] = true;
-      this.streams[0]?.release();
+      this.stoppedDirs |= 1;
+      this.stream0?.release();
     }
     if (dir === undefined || dir === 1) {
-      this.payloadStopped[1] = true;
-      this.streams[1]?.release();
+      this.stoppedDirs |= 2;
+      this.stream1?.release();
     }
+  }
+
+  /** True when direction `dir` still wants payload. */
+  wantsPayload(dir: 0 | 1): boolean {
+    return (this.stoppedDirs & (1 << dir)) === 0;
   }
 }

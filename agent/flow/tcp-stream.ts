@@ -22,7 +22,8 @@ interface Pending {
 export class TcpStream {
   /** Next expected sequence number; -1 until the first segment or SYN. */
   private nextSeq = -1;
-  private pending: Pending[] = [];
+  /** Created on the first out-of-order segment (most streams never need it). */
+  private pending: Pending[] | null = null;
   private pendingBytes = 0;
   delivered = 0;
   done = false;
@@ -41,8 +42,13 @@ export class TcpStream {
   /** Frees buffered segments and stops delivery. */
   release(): void {
     this.done = true;
-    this.pending = [];
+    this.pending = null;
     this.pendingBytes = 0;
+  }
+
+  /** Starts the stream after a SYN whose sequence number was `isn` (the SYN itself was not passed in). */
+  startAfterSyn(isn: number): void {
+    if (this.nextSeq < 0) this.nextSeq = (isn + 1) >>> 0;
   }
 
   segment(seq: number, syn: boolean, buf: Uint8Array, off: number, len: number): void {
@@ -87,7 +93,7 @@ export class TcpStream {
 
   private hold(seq: number, buf: Uint8Array, off: number, len: number): void {
     this.outOfOrder++;
-    if (this.pendingBytes + len > this.pendingCap || this.pending.length >= MAX_PENDING_SEGMENTS) {
+    if (this.pendingBytes + len > this.pendingCap || (this.pending?.length ?? 0) >= MAX_PENDING_SEGMENTS) {
       // The gap is not going to fill within our budget: give up on it.
       this.skipGap();
       if (this.done) return;
@@ -99,7 +105,7 @@ export class TcpStream {
       if (this.pendingBytes + len > this.pendingCap) return;
     }
     const data = buf.slice(off, off + len);
-    const p = this.pending;
+    const p = (this.pending ??= []);
     // Keep sorted by sequence (relative to nextSeq, wrap-safe); the list is short.
     let i = p.length;
     while (i > 0 && ((p[i - 1]!.seq - seq) | 0) > 0) i--;
@@ -109,7 +115,7 @@ export class TcpStream {
 
   /** Jumps over the hole before the earliest held segment and delivers what follows. */
   private skipGap(): void {
-    const first = this.pending[0];
+    const first = this.pending?.[0];
     if (!first) return;
     const lost = (first.seq - this.nextSeq) | 0;
     if (lost > 0) {
@@ -122,6 +128,7 @@ export class TcpStream {
 
   private drain(): void {
     const p = this.pending;
+    if (!p) return;
     while (p.length > 0 && !this.done) {
       const seg = p[0]!;
       const diff = (seg.seq - this.nextSeq) | 0;
