@@ -17,6 +17,7 @@ import { emptyMeta, tlsEcs, type TlsMeta } from './meta.js';
 import { CONTENT, MAX_RECORD_LENGTH, RecordStream, type RecordLimits, type RecordSink } from './record-stream.js';
 import { negotiatedVersion, parseServerHello } from './server-hello.js';
 import { versionName } from './versions.js';
+import { HelloScanner, tunnelPreamble } from './tunnel.js';
 
 export type { TlsMeta, TlsCertificate, TlsAlert } from './meta.js';
 
@@ -24,6 +25,11 @@ const HS_CLIENT_HELLO = 1;
 const HS_SERVER_HELLO = 2;
 const HS_CERTIFICATE = 11;
 const TLS13 = 0x0304;
+
+/** TLS 1.3 or one of its drafts (0x7fNN). */
+function isTls13(v: number): boolean {
+  return v === TLS13 || v >> 8 === 0x7f;
+}
 
 /** Declared budgets (per flow unless said otherwise). */
 export const TLS_LIMITS = {
@@ -39,6 +45,8 @@ export const TLS_LIMITS = {
   maxCertificates: 8,
   /** Alerts kept per flow. */
   maxAlerts: 16,
+  /** Bytes scanned per direction for the hello after a CONNECT/SOCKS preamble. */
+  tunnelPreambleBytes: 4096,
 } as const;
 
 const RECORD_LIMITS: RecordLimits = {
@@ -61,6 +69,10 @@ export interface TlsState {
   clientSessionId: string;
   appData: [boolean, boolean];
   ccs: [boolean, boolean];
+  /** How the flow starts: undecided, TLS records at once, or a proxy preamble first. */
+  mode: 'unknown' | 'direct' | 'tunnel';
+  /** Per direction while a tunnel preamble is being skipped. */
+  scanners: [HelloScanner | undefined, HelloScanner | undefined];
 }
 
 function sinkFor(s: TlsState, dir: Direction): RecordSink {
@@ -90,6 +102,9 @@ function sinkFor(s: TlsState, dir: Direction): RecordSink {
     },
     changeCipherSpec() {
       s.ccs[dir] = true;
+      // TLS ≤ 1.2: what follows CCS is encrypted. TLS 1.3 CCS is a middlebox-compatibility dummy
+      // (RFC 8446 §D.4), e.g. right after a HelloRetryRequest, before the real ServerHello.
+      if (s.version !== 0 && !isTls13(s.version) && !s.meta.helloRetryRequest) s.streams[dir].encrypted = true;
     },
     applicationData() {
       s.appData[dir] = true;
@@ -160,11 +175,11 @@ function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   const j = ja3s(sh);
   m.ja3s = j.md5;
   m.ja3sString = j.string;
-  if (v !== TLS13 && sh.sessionId.length > 0) {
+  if (!isTls13(v) && sh.sessionId.length > 0) {
     m.resumed = Buffer.from(sh.sessionId).toString('hex') === s.clientSessionId;
   }
   // TLS 1.3: everything the server sends after ServerHello is encrypted (RFC 8446 §2).
-  if (v === TLS13 || v >> 8 === 0x7f) s.streams[1].encrypted = true;
+  if (isTls13(v)) s.streams[1].encrypted = true;
   s.ctx.emit('tls.server_hello', tsUs, { version: m.version, cipher: m.cipher, alpn: m.nextProtocol, ja3s: m.ja3s });
 }
 
@@ -223,7 +238,7 @@ function isEstablished(s: TlsState): boolean {
   if (!s.serverHello) return false;
   if (s.meta.alerts.some((a) => a.level === 'fatal')) return false;
   // TLS 1.3 sends CCS only for middlebox compatibility; application data both ways is the proof.
-  if (s.version === TLS13) return s.appData[0] && s.appData[1];
+  if (isTls13(s.version)) return s.appData[0] && s.appData[1];
   return (s.ccs[0] && s.ccs[1]) || (s.appData[0] && s.appData[1]);
 }
 
@@ -233,7 +248,7 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
   transports: ['tcp'],
   limits: TLS_LIMITS,
   probe(buf, off, len, dir) {
-    return looksLikeTlsRecord(buf, off, len, dir);
+    return looksLikeTlsRecord(buf, off, len, dir) || (dir === 0 && tunnelPreamble(buf, off, len) !== undefined);
   },
   create(ctx) {
     const s = {
@@ -246,13 +261,38 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
       clientSessionId: '',
       appData: [false, false],
       ccs: [false, false],
+      mode: 'unknown',
+      scanners: [undefined, undefined],
     } as Omit<TlsState, 'streams'> as TlsState;
     (s as { streams: TlsState['streams'] }).streams = [new RecordStream(RECORD_LIMITS, sinkFor(s, 0)), new RecordStream(RECORD_LIMITS, sinkFor(s, 1))];
     return s;
   },
   payload(s, dir, buf, off, len, tsUs, ctx) {
     s.ctx = ctx;
+    if (s.mode === 'unknown') {
+      const tunnel = looksLikeTlsRecord(buf, off, len, dir) ? undefined : dir === 0 ? tunnelPreamble(buf, off, len) : undefined;
+      if (tunnel) {
+        s.meta.tunnel = tunnel;
+        s.mode = 'tunnel';
+        s.scanners = [new HelloScanner(0, TLS_LIMITS.tunnelPreambleBytes), new HelloScanner(1, TLS_LIMITS.tunnelPreambleBytes)];
+      } else s.mode = 'direct';
+    }
     const st = s.streams[dir];
+    const scanner = s.scanners[dir];
+    if (scanner) {
+      const at = scanner.scan(buf, off, len);
+      if (at < 0) {
+        if (!scanner.exhausted) return Verdict.More;
+        ctx.count('limit.tunnel_preamble_bytes');
+        s.scanners[dir] = undefined;
+        st.gap(); // nothing of this direction will be parsed
+        return verdict(s);
+      }
+      s.scanners[dir] = undefined;
+      st.feed(scanner.header(), 0, 5, tsUs);
+      st.feed(buf, at, off + len - at, tsUs);
+      return verdict(s);
+    }
     st.feed(buf, off, len, tsUs);
     // The client's first byte is not TLS after all (the probe saw only a prefix): give the flow up.
     if (st.stopped === 'malformed' && st.records === 0 && !s.clientHello && !s.serverHello) return Verdict.Reject;

@@ -87,6 +87,8 @@ export interface TlsMeta {
   helloRetryRequest: boolean;
   /** A ServerHello echoed the client's non-empty session id (TLS ≤ 1.2 resumption). */
   resumed?: boolean;
+  /** The proxy tunnel TLS ran in (`http-connect`, `socks4`, `socks5`), if any. */
+  tunnel?: string;
   /** Records parsed per direction [client, server]. */
   records: [number, number];
 }
@@ -198,6 +200,7 @@ export function tlsEcs(m: TlsMeta): Record<string, unknown> {
         alerts: m.alerts.length ? m.alerts : undefined,
         hello_retry_request: m.helloRetryRequest || undefined,
         resumed: m.resumed,
+        tunnel: m.tunnel,
         records: m.records,
       },
     },

@@ -47,7 +47,7 @@ export class RecordStream {
   bytes = 0;
   /** Why the direction stopped parsing, if it did. */
   stopped: StopReason | undefined;
-  /** Handshake content is encrypted from here on (after CCS, after TLS 1.3 ServerHello). */
+  /** Handshake content is encrypted from here on (set by the owner after a TLS ≤ 1.2 CCS or a TLS 1.3 ServerHello; here after application data). */
   encrypted = false;
   /** Versions seen in record headers (first one). */
   firstRecordVersion = 0;
@@ -140,8 +140,8 @@ export class RecordStream {
     this.recLeft = length;
     switch (type) {
       case CONTENT.changeCipherSpec:
+        // The owner decides whether this starts encryption: a TLS 1.3 CCS is a compatibility dummy.
         this.sink.changeCipherSpec(tsUs);
-        this.encrypted = true;
         break;
       case CONTENT.applicationData:
         this.sink.applicationData(length, tsUs);
