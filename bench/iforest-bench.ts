@@ -9,7 +9,7 @@
  *
  * Run from the repository root (scikit-learn is the Debian package python3-sklearn):
  *   node --import @tapjs/typescript/import bench/iforest-bench.ts [--csv FILE --label COL]... \
- *        [--seeds 5] [--python /usr/bin/python3] [--speed-rows 200000] [--ml-rows 20000]
+ *        [--seeds 10] [--python /usr/bin/python3] [--speed-rows 200000] [--ml-rows 20000] [--extra-psi 1024]
  * Without --csv it exports scikit-learn's bundled datasets and synthetic mixtures to a temporary
  * directory (bench/iforest_sklearn.py export). Any CSV with a numeric label column (1 = anomaly)
  * and numeric features works, e.g. flow features exported by `picket`.
@@ -39,10 +39,12 @@ interface Args {
   python: string;
   speedRows: number;
   mlRows: number;
+  /** Also run Picket with this subsample size (0 = no). */
+  extraPsi: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { csv: [], seeds: 5, python: '/usr/bin/python3', speedRows: 200_000, mlRows: 20_000 };
+  const a: Args = { csv: [], seeds: 10, python: '/usr/bin/python3', speedRows: 200_000, mlRows: 20_000, extraPsi: 0 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1] ?? '';
     switch (argv[i]) {
@@ -65,6 +67,10 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--speed-rows':
         a.speedRows = Number(v);
+        i++;
+        break;
+      case '--extra-psi':
+        a.extraPsi = Number(v);
         i++;
         break;
       case '--ml-rows':
@@ -137,10 +143,15 @@ function toRows(t: Table, limit: number): number[][] {
 async function aucSection(args: Args, files: { file: string; label: string; name: string }[]): Promise<void> {
   const seeds = Array.from({ length: args.seeds }, (_, i) => i + 1);
   console.log(`\n(a) ROC AUC, mean ±sd over ${seeds.length} seeds; fit on all rows, score all rows; 100 trees`);
-  console.log('dataset                 rows  feat anom%   picket ψ=256    sklearn ψ=256   ml-isolation-forest');
+  const extra = args.extraPsi > 0 ? `picket ψ=${args.extraPsi}`.padEnd(16) : '';
+  console.log(`dataset                 rows  feat anom%   picket ψ=256    ${extra}sklearn ψ=256   ml-isolation-forest`);
   for (const { file, label, name } of files) {
     const t = await load(file, label);
     const ours = seeds.map((seed) => rocAuc(trainIsolationForest(t.X, t.nRows, t.features, { seed }).scoreMatrix(t.X, t.nRows), t.y));
+    const big =
+      args.extraPsi > 0
+        ? fmt(seeds.map((seed) => rocAuc(trainIsolationForest(t.X, t.nRows, t.features, { seed, sampleSize: args.extraPsi }).scoreMatrix(t.X, t.nRows), t.y))) + '    '
+        : '';
     const sk = (python(args, 'auc', file, label, ...seeds.map(String)) as { auc: number[] }).auc;
     let ml = 'skipped (rows > --ml-rows)';
     if (t.nRows <= args.mlRows) {
@@ -153,7 +164,7 @@ async function aucSection(args: Args, files: { file: string; label: string; name
       ml = fmt(aucs);
     }
     const anom = (100 * t.y.reduce((a, b) => a + b, 0)) / t.nRows;
-    console.log(`${name.padEnd(22)} ${String(t.nRows).padStart(5)} ${String(t.features.length).padStart(5)} ${anom.toFixed(1).padStart(5)}   ${fmt(ours)}    ${fmt(sk)}    ${ml}`);
+    console.log(`${name.padEnd(22)} ${String(t.nRows).padStart(5)} ${String(t.features.length).padStart(5)} ${anom.toFixed(1).padStart(5)}   ${fmt(ours)}    ${big}${fmt(sk)}    ${ml}`);
   }
 }
 
@@ -202,6 +213,11 @@ async function speedSection(args: Args, file: string, label: string): Promise<vo
   console.log(`picket scoreTable (CSV parse+score)  ${k(tableRows / tableS)}   (${tableRows} rows of ${basename(file)})`);
   console.log(`scikit-learn score_samples           ${k(sk.rows_per_s)}   ${sk.fit_s.toFixed(3)} s on ${sk.rows} rows`);
   console.log(`ml-isolation-forest ${ML_VERSION} predict      ${k(mlScoreRows.length / mlScore)}   ${mlTrain.toFixed(3)} s on ${mlRows.length} rows (no subsampling)`);
+  if (args.extraPsi > 0) {
+    const m = trainIsolationForest(X, 100_000, t.features, { seed: 1, sampleSize: args.extraPsi });
+    const tb = best(() => m.scoreMatrix(X, n, out), 5);
+    console.log(`picket scoreMatrix, ψ=${args.extraPsi} (depth ${m.depth})`.padEnd(37) + k(n / tb));
+  }
   if (sink === 0) console.log('(sink)');
 }
 

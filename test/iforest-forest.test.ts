@@ -1,5 +1,6 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
+import { describeDeviations, explainRow } from '../agent/detect/iforest/explain.js';
 import { IsolationForest } from '../agent/detect/iforest/forest.js';
 import { averagePathLength } from '../agent/detect/iforest/path-length.js';
 import { Prng } from '../agent/detect/iforest/prng.js';
@@ -279,4 +280,28 @@ t.test('rocAuc equals scikit-learn roc_auc_score, ties included', async (t) => {
   t.equal(rocAuc([0.9, 0.8, 0.1, 0.2, 0.05], [true, false, false, false, true]), 0.5);
   t.ok(Number.isNaN(rocAuc([1, 2], [0, 0])), 'one class only');
   t.throws(() => rocAuc([1], [1, 0]), /1 scores but 2 labels/);
+});
+
+t.test('explainRow names the features that deviate from training', async (t) => {
+  const nf = 4;
+  const n = 1000;
+  const rng = new Prng(31);
+  const x = new Float64Array(n * nf);
+  for (let r = 0; r < n; r++) {
+    x[r * nf] = 3000 + rng.nextFloat() * 1000; // bytes
+    x[r * nf + 1] = 1 + rng.nextFloat(); // duration
+    x[r * nf + 2] = 0; // flag, normally off
+    x[r * nf + 3] = r % 50 === 0 ? NaN : 2 + rng.nextFloat(); // entropy, rarely missing
+  }
+  const m = trainIsolationForest(x, n, ['bytes', 'dur', 'self_signed', 'dns.entropy'], { seed: 1 });
+  const row = Float64Array.of(1.2e7, 1.5, 1, NaN);
+  const devs = explainRow(m, row, 0, 3);
+  t.same(devs.map((d) => d.feature), ['bytes', 'dns.entropy', 'self_signed']);
+  t.ok(devs[0]!.deviation > 1000, `bytes robust z ${devs[0]!.deviation.toFixed(0)}`);
+  t.equal(devs[1]!.missing, true);
+  t.ok(Math.abs(devs[1]!.deviation - 4.9) < 1e-9, 'missing in 2 % of training rows → 5 × 0.98');
+  t.equal(devs[2]!.deviation, 1, 'a flag that is normally 0 scores 1');
+  t.match(describeDeviations(devs), /^bytes 1\.2e\+7 vs typical 3[0-9]{3}, dns\.entropy missing, self_signed 1 vs typical 0$/);
+  t.same(explainRow(m, Float64Array.from(m.stats.median), 0, 3), [], 'the median row deviates nowhere');
+  t.equal(describeDeviations([{ feature: 'x', index: 0, value: Infinity, median: 0.0001, deviation: 1, missing: false }]), 'x Infinity vs typical 1.0e-4');
 });

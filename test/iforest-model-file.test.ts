@@ -170,6 +170,30 @@ function resealed(src: Uint8Array, edit: (b: Uint8Array, off: { splitFeature: nu
   return reseal(b);
 }
 
+t.test('random byte changes behind a valid checksum never throw and never yield scores outside (0, 1]', async (t) => {
+  const rng = new Prng(123);
+  const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(12, true);
+  const bodyStart = Math.ceil((16 + len) / 8) * 8;
+  let accepted = 0;
+  let refused = 0;
+  let badScores = 0;
+  for (let i = 0; i < 300; i++) {
+    const b = Uint8Array.from(bytes);
+    for (let k = 0; k < 4; k++) b[bodyStart + rng.nextInt(b.length - 32 - bodyStart)] = rng.nextInt(256);
+    const r = decodeModel(reseal(b), schema);
+    if (!r.ok) {
+      refused++;
+      continue;
+    }
+    accepted++;
+    const s = r.value.scoreMatrix(data, 200);
+    for (const v of s) if (!(v > 0 && v <= 1)) badScores++;
+  }
+  t.equal(accepted + refused, 300);
+  t.ok(refused > 0, `${refused} refused by validation`);
+  t.equal(badScores, 0, `${accepted} accepted models all score in (0, 1]`);
+});
+
 t.test('saving over an existing file replaces it atomically', async (t) => {
   const path = join(dir, 'replace.pif');
   writeFileSync(path, 'old');
