@@ -27,6 +27,8 @@ export class QuicConnection {
   readonly flows: FlowRef[] = [];
   version = 0;
   lastUs = 0;
+  /** What the first flow's ClientHello said (copied onto migrated flows, which carry none). */
+  hello: { sni?: string; alpn: string[]; ja4?: string } | undefined;
   constructor(readonly maxFlows: number) {}
 
   /** Adds a flow (bounded); returns false when the list is full. */

@@ -196,6 +196,7 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
       s.conn = new QuicConnection(L.flowsPerConnection);
       s.conn.addFlow(s.self);
       s.conn.version = s.firstVersion;
+      shareHello(s);
     }
     s.conn.lastUs = tsUs;
     return s.conn;
@@ -298,8 +299,19 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
     m.ja3String = j3.string;
     m.clientHelloBytes = len;
     s.chState = CH_DONE;
+    shareHello(s);
     c.release();
     s.crypto = null;
+  }
+
+  /** Lets later flows of the connection report the SNI/ALPN/JA4 of this flow's ClientHello. */
+  function shareHello(s: QuicState): void {
+    const m = s.meta;
+    if (!s.conn || s.chState !== CH_DONE || s.migratedFrom.length > 0) return;
+    const hello: { sni?: string; alpn: string[]; ja4?: string } = { alpn: m.alpn };
+    if (m.sni !== undefined) hello.sni = m.sni;
+    if (m.ja4 !== undefined) hello.ja4 = m.ja4;
+    s.conn.hello = hello;
   }
 
   function applyGquic(s: QuicState, m: ReturnType<typeof parseGquicMessage>): void {
@@ -559,6 +571,13 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
       if (s.migratedFrom.length > 0) {
         const from: QuicMigrationFrom[] = s.migratedFrom.map(migrationFrom);
         m.migrations = { count: from.length, from };
+        // The migrated flow carries no handshake: report the connection's (marked by detection=migration).
+        const hello = s.conn?.hello;
+        if (hello && m.sni === undefined && m.ja4 === undefined) {
+          if (hello.sni !== undefined) m.sni = hello.sni;
+          if (hello.ja4 !== undefined) m.ja4 = hello.ja4;
+          m.alpn = hello.alpn.slice();
+        }
       }
       if (s.conn) {
         const idx = s.conn.flows.findIndex((f) => f.uid === s.self.uid);
