@@ -153,6 +153,13 @@ function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   }
   const sh = r.value;
   const m = s.meta;
+  if (m.ja3s === undefined) {
+    // JA3S of the first ServerHello, a HelloRetryRequest included (as nDPI and tshark's first
+    // value; JA3 likewise takes the first ClientHello).
+    const j = ja3s(sh);
+    m.ja3s = j.md5;
+    m.ja3sString = j.string;
+  }
   if (sh.helloRetryRequest) {
     // The real ServerHello follows the client's second ClientHello; keep parsing in clear.
     m.helloRetryRequest = true;
@@ -172,9 +179,6 @@ function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   m.cipher = cipherName(sh.cipherSuite);
   if (sh.alpn !== undefined) m.nextProtocol = sh.alpn;
   m.serverExtensions = sh.extensions.map((e) => e.type);
-  const j = ja3s(sh);
-  m.ja3s = j.md5;
-  m.ja3sString = j.string;
   if (!isTls13(v) && sh.sessionId.length > 0) {
     m.resumed = Buffer.from(sh.sessionId).toString('hex') === s.clientSessionId;
   }
@@ -248,7 +252,7 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
   transports: ['tcp'],
   limits: TLS_LIMITS,
   probe(buf, off, len, dir) {
-    return looksLikeTlsRecord(buf, off, len, dir) || (dir === 0 && tunnelPreamble(buf, off, len) !== undefined);
+    return looksLikeTlsRecord(buf, off, len, dir) || tunnelPreamble(buf, off, len, dir) !== undefined;
   },
   create(ctx) {
     const s = {
@@ -270,7 +274,7 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
   payload(s, dir, buf, off, len, tsUs, ctx) {
     s.ctx = ctx;
     if (s.mode === 'unknown') {
-      const tunnel = looksLikeTlsRecord(buf, off, len, dir) ? undefined : dir === 0 ? tunnelPreamble(buf, off, len) : undefined;
+      const tunnel = looksLikeTlsRecord(buf, off, len, dir) ? undefined : tunnelPreamble(buf, off, len, dir);
       if (tunnel) {
         s.meta.tunnel = tunnel;
         s.mode = 'tunnel';

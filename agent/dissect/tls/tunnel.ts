@@ -1,17 +1,32 @@
 /**
- * TLS inside a proxy tunnel: an HTTP CONNECT exchange (RFC 9110 §9.3.6) or a SOCKS4/SOCKS5
- * (RFC 1928) handshake comes first, then the TLS records. We recognise the client's opening and
- * then scan each direction, bounded, for the start of its hello record.
+ * TLS after a plaintext preamble: an HTTP CONNECT exchange (RFC 9110 §9.3.6), a SOCKS4/SOCKS5
+ * (RFC 1928) handshake, or a STARTTLS upgrade (SMTP RFC 3207, POP3/IMAP RFC 2595, FTP RFC 4217)
+ * comes first, then the TLS records. We recognise the opening (the client's for proxies, the
+ * server's greeting for STARTTLS) and then scan each direction, bounded, for its hello record.
  */
 import type { Direction } from '../../flow/flow-observer.js';
 import { MAX_RECORD_LENGTH } from './record-stream.js';
 
-export type TunnelKind = 'http-connect' | 'socks4' | 'socks5';
+export type TunnelKind = 'http-connect' | 'socks4' | 'socks5' | 'starttls';
 
 const CONNECT = [0x43, 0x4f, 0x4e, 0x4e, 0x45, 0x43, 0x54, 0x20]; // "CONNECT "
 
-/** The tunnel a client's first payload opens, if any. */
-export function tunnelPreamble(buf: Uint8Array, off: number, len: number): TunnelKind | undefined {
+function ascii(buf: Uint8Array, off: number, len: number, text: string): boolean {
+  if (len < text.length) return false;
+  for (let i = 0; i < text.length; i++) if (buf[off + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * The preamble a direction's first payload opens, if any: a proxy request from the client, or a
+ * mail/file-transfer greeting from the server (which may later say STARTTLS / STLS / AUTH TLS).
+ */
+export function tunnelPreamble(buf: Uint8Array, off: number, len: number, dir: Direction = 0): TunnelKind | undefined {
+  if (dir === 1) {
+    // SMTP and FTP "220 " / "220-", POP3 "+OK", IMAP "* OK".
+    const code220 = ascii(buf, off, len, '220') && (buf[off + 3] === 0x20 || buf[off + 3] === 0x2d);
+    return code220 || ascii(buf, off, len, '+OK') || ascii(buf, off, len, '* OK') ? 'starttls' : undefined;
+  }
   if (len >= CONNECT.length && CONNECT.every((c, i) => buf[off + i] === c)) return 'http-connect';
   const v = buf[off];
   // SOCKS4/4a CONNECT: VN=4 CD=1 DSTPORT DSTIP USERID NUL [DOMAIN NUL]

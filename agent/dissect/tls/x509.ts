@@ -9,10 +9,10 @@ import { TAG, children, oidString, readTlv, type Tlv } from './der.js';
 
 export const X509_LIMITS = {
   /** Attributes read per Name (RDN entries). */
-  maxNameAttributes: 32,
+  maxNameAttributes: 64,
   /** Characters kept per attribute value and per distinguished-name string. */
   maxValueChars: 256,
-  maxDnChars: 1024,
+  maxDnChars: 2048,
   /** Extensions read per certificate. */
   maxExtensions: 64,
   /** subjectAltName entries kept. */
