@@ -353,6 +353,10 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
     const fromClient = dir === s.clientDir;
     if (!fromClient) s.serverSeen = true;
     if (v === 0) {
+      if (!plausibleVn(buf, start, h.end)) {
+        ctx.count('malformed.version_negotiation');
+        return;
+      }
       // RFC 9000 §17.2.1: the supported versions follow the CIDs.
       const n = Math.min(h.vnCount, L.vnVersions);
       if (h.vnCount > L.vnVersions) ctx.count('limit.vn_versions');
@@ -473,12 +477,11 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
         const v = ((buf[off + 1]! << 24) | (buf[off + 2]! << 16) | (buf[off + 3]! << 8) | buf[off + 4]!) >>> 0;
         const info = quicVersion(v);
         if (!info.known && !isForcingVn(v)) return false;
+        if (v === 0) return plausibleVn(buf, off, off + len);
         if (info.layout === Layout.Q046) return true;
         const dl = buf[off + 5]!;
-        if (dl > MAX_CID_LEN && v !== 0) return false;
-        if (len < 7 + dl) return false;
-        const sl = buf[off + 6 + dl]!;
-        return sl <= MAX_CID_LEN || v === 0;
+        if (dl > MAX_CID_LEN || len < 7 + dl) return false;
+        return buf[off + 6 + dl]! <= MAX_CID_LEN;
       }
       // Short header (fixed bit possibly greased, RFC 9287) whose DCID is a CID we know: migration.
       if (cids.knowsShort(buf, off + 1, off + len)) return true;
@@ -595,6 +598,27 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
     ecs: quicEcs,
   };
   return dissector;
+}
+
+/**
+ * A Version Negotiation packet worth believing: CIDs of at most 20 bytes (they echo a v1/v2
+ * client's), a non-empty list of whole 4-byte versions, and at least one version we know among
+ * the first 16 (random UDP with a high first bit and four zero bytes is not rare).
+ */
+function plausibleVn(buf: Uint8Array, off: number, end: number): boolean {
+  if (end - off < 7) return false;
+  const dl = buf[off + 5]!;
+  if (dl > MAX_CID_LEN || off + 6 + dl >= end) return false;
+  const sl = buf[off + 6 + dl]!;
+  const list = off + 7 + dl + sl;
+  if (sl > MAX_CID_LEN || list >= end || (end - list) % 4 !== 0) return false;
+  const n = Math.min((end - list) / 4, 16);
+  for (let i = 0; i < n; i++) {
+    const p = list + i * 4;
+    const v = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0;
+    if (v !== 0 && quicVersion(v).known) return true;
+  }
+  return false;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
