@@ -117,9 +117,13 @@ export class DissectStage implements FlowObserver {
         if (v === Verdict.Reject) a.rejected = true;
       }
     }
-    // Nobody wants more, and no dissector can still claim the other direction.
-    if (wanting === 0 && fd.probed[0] && fd.probed[1]) flow.stopPayload();
-    else if (wanting === 0 && fd.active.length > 0) flow.stopPayload();
+    if (wanting === 0) {
+      // Nobody wants more of this flow: stop both directions once a dissector finished, or once
+      // both directions were probed. When nothing claimed the flow yet, stop only this direction
+      // (the other one may still be claimed by its first payload, e.g. a server banner).
+      if (fd.active.length > 0 || (fd.probed[0] && fd.probed[1])) flow.stopPayload();
+      else flow.stopPayload(dir);
+    }
   }
 
   private probe(fd: FlowDissection, dir: Direction, buf: Uint8Array, off: number, len: number): void {
