@@ -1,0 +1,306 @@
+import type { Direction } from '../../flow/flow-observer.js';
+import type { FlowRecord } from '../../flow/flow-record.js';
+import { Verdict, type DissectContext, type Dissector } from '../dissector.js';
+import { RmmMatchers, type Hit } from './matchers.js';
+import {
+  ANYDESK_CERT_STRINGS, HEAD_BYTES, SCAN_CARRY, nomachineHead, nomachineUdp, radminHead, rdpHead, teamviewerTcpHead, teamviewerUdp, tlsHead, vncHead,
+} from './payload-signatures.js';
+import { RMM_TOOLS, type RmmTool } from './tools.js';
+
+export { RMM_TOOLS } from './tools.js';
+
+/** Budgets: the classifier looks at the start of every TCP/UDP flow, so they are small. */
+export const RMM_LIMITS = {
+  /** UDP datagrams inspected per direction. */
+  maxPacketsPerDirection: 8,
+  /** payload() calls per flow before the classifier stops looking (bounds one-sided flows). */
+  maxCallsPerFlow: 64,
+  /** Stream-start bytes kept per direction for the head signatures. */
+  headBytes: HEAD_BYTES,
+  /** Bytes of a TLS stream searched for AnyDesk certificate strings, per direction. */
+  maxScanBytes: 8192,
+  /** Names, certificates and transactions of earlier dissectors looked at. */
+  maxNamesChecked: 32,
+  /** Signals kept in the metadata. */
+  maxSignals: 8,
+} as const;
+
+export type RmmConfidence = 'high' | 'medium' | 'low';
+
+/** What the RMM classifier puts in `FlowRecord.app.rmm`. */
+export interface RmmMeta {
+  /** Tool id, e.g. `anydesk`, `teamviewer`, `rdp`, `screenconnect`. */
+  tool: string;
+  name: string;
+  /** The strongest signal, e.g. `payload:teamviewer-header`, `sni:*.anydesk.com`, `port:5938`. */
+  signal: string;
+  /** Every signal that pointed to this tool (bounded). */
+  signals: string[];
+  confidence: RmmConfidence;
+  /** The tool's own protocol, when a payload signature identified it and no other dissector did. */
+  protocol?: string;
+}
+
+const matchers = new RmmMatchers(RMM_TOOLS);
+const byPayload = new Map<string, RmmTool>();
+for (const t of RMM_TOOLS) for (const p of t.payload ?? []) byPayload.set(p, t);
+
+class Side {
+  head = new Uint8Array(HEAD_BYTES);
+  headLen = 0;
+  chunks = 0;
+  scanned = 0;
+  tail = new Uint8Array(SCAN_CARRY);
+  tailLen = 0;
+  /** Head signatures were evaluated on a full (or final) head. */
+  headDone = false;
+}
+
+export interface RmmState {
+  sides: [Side, Side];
+  udp: boolean;
+  /** Payload signature id that matched, if any. */
+  payload: string | undefined;
+  udpTeamviewer: number;
+  udpNomachine: number;
+  calls: number;
+  emitted: boolean;
+}
+
+const scratch = new Uint8Array(SCAN_CARRY * 2);
+
+function indexOf(hay: Uint8Array, off: number, len: number, needle: Uint8Array): boolean {
+  const first = needle[0]!;
+  const last = off + len - needle.length;
+  outer: for (let i = off; i <= last; i++) {
+    if (hay[i] !== first) continue;
+    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** Searches the AnyDesk certificate strings in a chunk and across the previous chunk's end. */
+function scan(side: Side, buf: Uint8Array, off: number, len: number): boolean {
+  const n = Math.min(len, RMM_LIMITS.maxScanBytes - side.scanned);
+  if (n <= 0) return false;
+  side.scanned += n;
+  // Boundary window: carried tail + the first bytes of this chunk.
+  const m = Math.min(n, SCAN_CARRY);
+  scratch.set(side.tail.subarray(0, side.tailLen), 0);
+  scratch.set(buf.subarray(off, off + m), side.tailLen);
+  for (const p of ANYDESK_CERT_STRINGS) {
+    if (indexOf(scratch, 0, side.tailLen + m, p) || indexOf(buf, off, n, p)) return true;
+  }
+  // New tail: the last SCAN_CARRY bytes of (tail + chunk).
+  if (n >= SCAN_CARRY) {
+    side.tail.set(buf.subarray(off + n - SCAN_CARRY, off + n), 0);
+    side.tailLen = SCAN_CARRY;
+  } else {
+    const keep = Math.min(SCAN_CARRY, side.tailLen + n);
+    const combined = scratch.subarray(0, side.tailLen + m);
+    side.tail.set(combined.subarray(combined.length - keep), 0);
+    side.tailLen = keep;
+  }
+  return false;
+}
+
+function headSignature(s: RmmState, dir: Direction, ctx: DissectContext): string | undefined {
+  const h = s.sides[dir];
+  const n = h.headLen;
+  if (rdpHead(h.head, n)) return 'rdp-x224';
+  if (vncHead(h.head, n)) return 'vnc-rfb';
+  if (nomachineHead(h.head, n)) return 'nomachine-nx';
+  if (radminHead(h.head, n)) return 'radmin-handshake';
+  if (teamviewerTcpHead(h.head, n)) {
+    const other = s.sides[dir === 0 ? 1 : 0];
+    const port = ctx.flow.serverPort === 5938 || ctx.flow.clientPort === 5938;
+    if (port || teamviewerTcpHead(other.head, other.headLen)) return 'teamviewer-header';
+  }
+  return undefined;
+}
+
+function tcpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, len: number, ctx: DissectContext): void {
+  const side = s.sides[dir];
+  if (side.headLen < HEAD_BYTES) {
+    const n = Math.min(HEAD_BYTES - side.headLen, len);
+    side.head.set(buf.subarray(off, off + n), side.headLen);
+    side.headLen += n;
+  }
+  // Head signatures are prefix tests: evaluate once the head is full (short streams: in finish()).
+  if (!side.headDone && side.headLen === HEAD_BYTES) {
+    side.headDone = true;
+    s.payload ??= headSignature(s, dir, ctx);
+    // TeamViewer needs both heads: re-check the other side once this one is known.
+    const other: Direction = dir === 0 ? 1 : 0;
+    if (!s.payload && s.sides[other].headDone) s.payload = headSignature(s, other, ctx);
+  }
+  if (!s.payload && tlsHead(side.head, side.headLen) && scan(side, buf, off, len)) s.payload = 'anydesk-certificate';
+}
+
+function udpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, len: number, ctx: DissectContext): void {
+  const side = s.sides[dir];
+  if (side.chunks === 1) {
+    const n = Math.min(HEAD_BYTES, len);
+    side.head.set(buf.subarray(off, off + n), 0);
+    side.headLen = n;
+  }
+  if (nomachineUdp(buf, off, len)) {
+    s.udpNomachine++;
+    // Two datagrams (or one on NoMachine's port) keep a 6-byte coincidence from naming the tool.
+    if (s.udpNomachine >= 2 || ctx.flow.serverPort === 4000 || ctx.flow.clientPort === 4000) s.payload = 'nomachine-udp';
+  }
+  if (teamviewerUdp(buf, off, len)) {
+    s.udpTeamviewer++;
+    if (s.udpTeamviewer >= 2 || ctx.flow.serverPort === 5938 || ctx.flow.clientPort === 5938) s.payload = 'teamviewer-header';
+  }
+}
+
+/** A direction needs no more bytes: UDP after N datagrams; TCP once its head is known (and, for TLS, scanned). */
+function sideDone(s: RmmState, side: Side): boolean {
+  if (s.udp) return side.chunks >= RMM_LIMITS.maxPacketsPerDirection;
+  return side.headDone && (!tlsHead(side.head, side.headLen) || side.scanned >= RMM_LIMITS.maxScanBytes);
+}
+
+// ---------- combining with earlier dissectors' metadata ----------
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+function strs(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, RMM_LIMITS.maxNamesChecked) : [];
+}
+
+function objs(v: unknown): Obj[] {
+  return Array.isArray(v) ? v.slice(0, RMM_LIMITS.maxNamesChecked).map(obj).filter((x): x is Obj => x !== undefined) : [];
+}
+
+interface Signal {
+  hit: Hit;
+  signal: string;
+  confidence: RmmConfidence;
+}
+
+/** Signals in priority order: payload, certificate, ALPN, SNI, HTTP, DNS, port. */
+function collect(s: RmmState, record: FlowRecord): Signal[] {
+  const out: Signal[] = [];
+  if (s.payload) {
+    const tool = byPayload.get(s.payload);
+    if (tool) out.push({ hit: { tool, rule: s.payload }, signal: `payload:${s.payload}`, confidence: 'high' });
+  }
+  const tls = obj(record.app.tls);
+  const quic = obj(record.app.quic);
+  for (const cert of objs(tls?.serverCertificates)) {
+    for (const [label, values] of [
+      ['CN', [...strs(cert.subjectCN), ...strs(cert.issuerCN)]],
+      ['O', [...strs(cert.subjectO), ...strs(cert.issuerO)]],
+      ['SAN', strs(cert.san)],
+    ] as const) {
+      for (const v of values) {
+        const h = matchers.cert(v) ?? (label === 'SAN' ? matchers.domain(v) : undefined);
+        if (h) out.push({ hit: h, signal: `cert:${label}=${v}`, confidence: 'high' });
+      }
+    }
+  }
+  for (const a of [...strs(tls?.alpn), ...strs(quic?.alpn)]) {
+    const h = matchers.alpn(a);
+    if (h) out.push({ hit: h, signal: `alpn:${a}`, confidence: 'high' });
+  }
+  for (const [kind, sni] of [['sni', tls?.sni], ['quic.sni', quic?.sni]] as const) {
+    if (typeof sni !== 'string') continue;
+    const h = matchers.domain(sni);
+    if (h) out.push({ hit: h, signal: `${kind}:${h.rule}`, confidence: 'high' });
+  }
+  for (const tx of objs(obj(record.app.http)?.transactions)) {
+    if (typeof tx.host === 'string') {
+      const h = matchers.domain(tx.host.replace(/:\d+$/, ''));
+      if (h) out.push({ hit: h, signal: `http.host:${h.rule}`, confidence: 'medium' });
+    }
+    if (typeof tx.userAgent === 'string') {
+      const h = matchers.userAgent(tx.userAgent);
+      if (h) out.push({ hit: h, signal: `http.user_agent:${h.rule}`, confidence: 'medium' });
+    }
+  }
+  const dns = obj(record.app.dns);
+  for (const q of objs(dns?.queries)) {
+    if (typeof q.name !== 'string') continue;
+    const h = matchers.domain(q.name);
+    if (h) out.push({ hit: h, signal: `dns:${h.rule}`, confidence: 'medium' });
+  }
+  if (out.length === 0 && record.c2s.payloadBytes > 0 && record.s2c.payloadBytes > 0) {
+    const h = matchers.port(record.transport, record.server.port);
+    if (h) out.push({ hit: h, signal: `port:${record.server.port}`, confidence: 'low' });
+  }
+  return out;
+}
+
+/**
+ * Remote-access / RMM tool classifier (keep it LAST in the registry): probes every TCP/UDP flow,
+ * tests byte signatures on the first packets, and in finish() combines them with the metadata
+ * of earlier dissectors (TLS SNI/certificates/ALPN, QUIC SNI, HTTP host/user agent, DNS names)
+ * against the tool table in tools.ts. Emits one `rmm.session` event per recognised flow.
+ */
+export const rmmDissector: Dissector<RmmState, RmmMeta> = {
+  name: 'rmm',
+  transports: ['tcp', 'udp'],
+  limits: RMM_LIMITS,
+
+  probe() {
+    return true;
+  },
+
+  create(ctx) {
+    return { sides: [new Side(), new Side()], udp: ctx.flow.protocol === 17, payload: undefined, udpTeamviewer: 0, udpNomachine: 0, calls: 0, emitted: false };
+  },
+
+  payload(s, dir, buf, off, len, _tsUs, ctx) {
+    const side = s.sides[dir];
+    if (!sideDone(s, side)) {
+      side.chunks++;
+      if (s.udp) udpPayload(s, dir, buf, off, len, ctx);
+      else tcpPayload(s, dir, buf, off, len, ctx);
+    }
+    if (s.payload) return Verdict.Done;
+    if (++s.calls >= RMM_LIMITS.maxCallsPerFlow) {
+      ctx.count('limit.calls');
+      return Verdict.Done;
+    }
+    return sideDone(s, s.sides[0]) && sideDone(s, s.sides[1]) ? Verdict.Done : Verdict.More;
+  },
+
+  finish(s, record, ctx) {
+    // Heads shorter than HEAD_BYTES that were never evaluated (short flows).
+    for (const dir of [0, 1] as const) {
+      const side = s.sides[dir];
+      if (!s.udp && !side.headDone && side.headLen > 0) s.payload ??= headSignature(s, dir, ctx);
+    }
+    const signals = collect(s, record);
+    const best = signals[0];
+    if (!best) return undefined;
+    const tool = best.hit.tool;
+    const meta: RmmMeta = {
+      tool: tool.tool,
+      name: tool.name,
+      signal: best.signal,
+      signals: [...new Set(signals.filter((x) => x.hit.tool === tool).map((x) => x.signal))].slice(0, RMM_LIMITS.maxSignals),
+      confidence: best.confidence,
+    };
+    if (s.payload && tool.protocol && record.appProtocol === undefined) meta.protocol = tool.protocol;
+    if (!s.emitted) {
+      s.emitted = true;
+      ctx.emit('rmm.session', record.startUs, { tool: meta.tool, signal: meta.signal, confidence: meta.confidence, serverPort: record.server.port, transport: record.transport });
+    }
+    return meta;
+  },
+
+  appProtocol: (m) => m.protocol,
+
+  ecs(m) {
+    const rmm: Record<string, unknown> = { tool: m.tool, name: m.name, signal: m.signal, signals: m.signals, confidence: m.confidence };
+    return { picket: { rmm } };
+  },
+};
