@@ -1,6 +1,9 @@
 import type { AnyDissector } from './dissector.js';
 import { tlsDissector } from './tls/index.js';
 import { quicDissector } from './quic/index.js';
+import { dnsDissector } from './dns/index.js';
+import { sshDissector } from './ssh/index.js';
+import { rmmDissector } from './rmm/index.js';
 
 /**
  * Every dissector, in the order they run. Order matters only in finish(): a later dissector sees
@@ -10,4 +13,7 @@ import { quicDissector } from './quic/index.js';
 export const DISSECTORS: readonly AnyDissector[] = [
   tlsDissector,
   quicDissector,
+  dnsDissector,
+  sshDissector,
+  rmmDissector, // keep last: it reads the metadata of the dissectors above
 ];
