@@ -33,8 +33,14 @@ export interface MosquittoOptions {
   tls?: MosquittoTls;
   /** Keep sessions, queued QoS 1 messages and retained messages across stop/start (default true). */
   persistence?: boolean;
-  /** More mosquitto.conf lines, appended to each listener-independent section. */
+  /** More mosquitto.conf lines, placed before the listeners. */
   extra?: string[];
+  /**
+   * A whole mosquitto.conf to use instead of the generated one (e.g. a shipped example), with
+   * `{{PORT}}`, `{{TLS_PORT}}` and `{{DIR}}` replaced; `users` and `acl` are still written to
+   * `{{DIR}}/passwords` and `{{DIR}}/acl`. Logging to stderr is added.
+   */
+  config?: string;
 }
 
 /** A free TCP port on 127.0.0.1 (bound then released; a race is possible but rare). */
@@ -101,22 +107,12 @@ export class Mosquitto {
 
   private config(): string {
     const o = this.options;
-    const lines = [
-      `per_listener_settings false`,
-      `persistence ${o.persistence === false ? 'false' : 'true'}`,
-      `persistence_location ${this.dir}/`,
-      `log_dest stderr`,
-      `log_type error`,
-      `log_type warning`,
-      `log_type notice`,
-      `log_type information`,
-      `connection_messages true`,
-      `max_queued_messages 0`,
-    ];
+    const head = [`log_dest stderr`, `log_type error`, `log_type warning`, `log_type notice`, `log_type information`, `connection_messages true`];
     // Root drops to user "mosquitto" by default, which cannot read this 0700 temp dir.
-    if (process.getuid?.() === 0) lines.push('user root');
+    if (process.getuid?.() === 0) head.push('user root');
     const users = o.users ?? {};
     const names = Object.keys(users);
+    const auth: string[] = [];
     if (names.length > 0) {
       const pwFile = join(this.dir, 'passwords');
       writeFileSync(pwFile, '', { mode: 0o600 });
@@ -124,16 +120,31 @@ export class Mosquitto {
         const r = spawnSync('mosquitto_passwd', ['-b', pwFile, name, users[name]!], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr || r.error?.message}`);
       }
-      lines.push(`password_file ${pwFile}`);
+      auth.push(`password_file ${pwFile}`);
     }
-    lines.push(`allow_anonymous ${o.allowAnonymous ?? names.length === 0 ? 'true' : 'false'}`);
     if (o.acl !== undefined) {
       const aclFile = join(this.dir, 'acl');
       writeFileSync(aclFile, o.acl, { mode: 0o600 });
-      lines.push(`acl_file ${aclFile}`);
+      auth.push(`acl_file ${aclFile}`);
     }
-    lines.push(...(o.extra ?? []));
-    lines.push(`listener ${this.port} 127.0.0.1`);
+    if (o.config !== undefined) {
+      const body = o.config
+        .replaceAll('{{PORT}}', String(this.port))
+        .replaceAll('{{TLS_PORT}}', String(this.tlsPort ?? ''))
+        .replaceAll('{{DIR}}', this.dir);
+      return [...head, body].join('\n') + '\n';
+    }
+    const lines = [
+      ...head,
+      `per_listener_settings false`,
+      `persistence ${o.persistence === false ? 'false' : 'true'}`,
+      `persistence_location ${this.dir}/`,
+      `max_queued_messages 0`,
+      ...auth,
+      `allow_anonymous ${o.allowAnonymous ?? names.length === 0 ? 'true' : 'false'}`,
+      ...(o.extra ?? []),
+      `listener ${this.port} 127.0.0.1`,
+    ];
     if (o.tls && this.tlsPort !== undefined) {
       lines.push(`listener ${this.tlsPort} 127.0.0.1`, `cafile ${o.tls.ca}`, `certfile ${o.tls.cert}`, `keyfile ${o.tls.key}`);
       if (o.tls.requireCertificate) lines.push('require_certificate true');
@@ -194,7 +205,7 @@ export class Mosquitto {
 /** Creates and starts a broker. Remember `t.teardown(() => broker.close())`. */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = await freePort();
-  const tlsPort = options.tls ? await freePort() : undefined;
+  const tlsPort = options.tls || options.config?.includes('{{TLS_PORT}}') ? await freePort() : undefined;
   const broker = new Mosquitto(port, tlsPort, options);
   try {
     await broker.start();

@@ -65,6 +65,9 @@ export interface PublisherStats {
 /** Only MQTT 5 PUBACK reasons that a retry cannot fix; anything else is retried on a new connection. */
 const PERMANENT_PUBACK = new Set([0x90 /* topic name invalid */, 0x95 /* packet too large */, 0x99 /* payload format invalid */]);
 
+/** Problem key of a PUBACK refusal (ACL, quota), which reconnecting does not clear. */
+const PUBLISH_REFUSED = 'publish-refused';
+
 /** Waiting for the final offline status at stop(), at most. */
 const STOP_STATUS_WAIT_MS = 2000;
 /** Repeat "queue is dropping" at most this often. */
@@ -298,17 +301,22 @@ export class AlertPublisher {
   private onConnect(connack: IConnackPacket): void {
     this.connected = true;
     this.connects++;
-    this.attempt = 0;
+    // Back off from a broker that accepts the connection but refuses our alerts, too.
+    if (this.problemKey !== PUBLISH_REFUSED) this.attempt = 0;
     // MQTT 5: the broker's Receive Maximum caps unacknowledged QoS 1 publishes (one slot kept for status).
     const max = connack.properties?.receiveMaximum;
     this.window = Math.max(1, Math.min(this.options.inflightWindow, max !== undefined ? max - 1 : Number.MAX_SAFE_INTEGER));
     const depth = this.queue?.depth ?? 0;
-    if (!this.everConnected || this.problemKey || this.lostLogged) {
+    // A refused publish is not solved by connecting: keep it until an alert is acknowledged.
+    const connectionProblem = this.problemKey !== '' && this.problemKey !== PUBLISH_REFUSED;
+    if (!this.everConnected || connectionProblem || this.lostLogged) {
       this.log.info(`connected to broker ${this.options.url} as sensor "${this.options.sensorId}" (MQTT ${this.options.protocolVersion === 5 ? '5' : '3.1.1'}); ${depth} alerts queued`);
     }
     this.everConnected = true;
-    this.problemKey = '';
-    this.problem = '';
+    if (connectionProblem) {
+      this.problemKey = '';
+      this.problem = '';
+    }
     this.lostLogged = false;
     this.publishStatus();
     if (this.statusTimer) clearInterval(this.statusTimer);
@@ -319,10 +327,15 @@ export class AlertPublisher {
 
   private noteProblem(err: unknown): void {
     const p = describeConnectionError(err, this.context());
-    if (p.key === this.problemKey) return;
-    this.problemKey = p.key;
-    this.problem = p.message;
-    this.log.error(p.message);
+    this.setProblem(p.key, p.message);
+  }
+
+  /** Logs a problem when it differs from the one already reported (so retries stay quiet). */
+  private setProblem(key: string, message: string): void {
+    if (key === this.problemKey) return;
+    this.problemKey = key;
+    this.problem = message;
+    if (message) this.log.error(message);
   }
 
   private onClose(): void {
@@ -400,14 +413,21 @@ export class AlertPublisher {
     if (gen !== this.generation || !this.queue) return;
     const code = (err as { code?: unknown } | undefined)?.code;
     if (err && !(typeof code === 'number' && PERMANENT_PUBACK.has(code))) {
-      // E.g. MQTT 5 "not authorized" from the ACL or "quota exceeded": say so once, retry later.
-      this.noteProblem(
-        typeof code === 'number'
-          ? new Error(`broker refused alerts on ${this.topics.alert}: ${err.message}; check the broker ACL for sensor "${this.options.sensorId}"`)
-          : err,
+      // E.g. MQTT 5 "not authorized" from the ACL or "quota exceeded": say so once, retry later
+      // on a new connection (the records go back to the queue when this one closes).
+      const user = this.options.username !== undefined ? `user "${this.options.username}"` : 'anonymous clients';
+      this.setProblem(
+        PUBLISH_REFUSED,
+        `broker ${this.options.url} refused alerts on ${this.topics.alert} (${err.message.replace(/^Publish error: /, '')}): ` +
+          `check that its ACL lets ${user} write this topic (with the example ACL the user name must equal --sensor); alerts stay queued and are retried with backoff`,
       );
       this.client?.end(true);
       return;
+    }
+    if (!err && this.problemKey === PUBLISH_REFUSED) {
+      this.attempt = 0;
+      this.setProblem('', '');
+      this.log.info(`broker ${this.options.url} accepts alerts on ${this.topics.alert} again`);
     }
     if (err) {
       this.rejected++;
