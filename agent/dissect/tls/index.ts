@@ -17,7 +17,7 @@ import { emptyMeta, tlsEcs, type TlsMeta } from './meta.js';
 import { CONTENT, MAX_RECORD_LENGTH, RecordStream, type RecordLimits, type RecordSink } from './record-stream.js';
 import { negotiatedVersion, parseServerHello } from './server-hello.js';
 import { versionName } from './versions.js';
-import { HelloScanner, tunnelPreamble } from './tunnel.js';
+import { HelloScanner, tunnelPreamble, type TunnelKind } from './tunnel.js';
 
 export type { TlsMeta, TlsCertificate, TlsAlert } from './meta.js';
 
@@ -108,6 +108,13 @@ function sinkFor(s: TlsState, dir: Direction): RecordSink {
     },
     applicationData() {
       s.appData[dir] = true;
+    },
+    checkpoint() {
+      // Stop at the record where the flow is done, not at the end of the segment that holds it.
+      if (verdict(s) === Verdict.Done) {
+        s.streams[0].halt();
+        s.streams[1].halt();
+      }
     },
     problem(kind) {
       s.ctx.count(kind);
@@ -230,6 +237,12 @@ export function looksLikeTlsRecord(buf: Uint8Array, off: number, len: number, di
   return true;
 }
 
+/** The preamble kind from the first byte of a segment that probe() accepted as a preamble. */
+function preambleKind(b0: number, dir: Direction): TunnelKind {
+  if (dir === 1) return 'starttls';
+  return b0 === 4 ? 'socks4' : b0 === 5 ? 'socks5' : b0 === 0x43 ? 'http-connect' : 'starttls';
+}
+
 /** Done when both directions stopped, or both reached encrypted application data. */
 function verdict(s: TlsState): Verdict {
   const [c, sv] = s.streams;
@@ -274,7 +287,10 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
   payload(s, dir, buf, off, len, tsUs, ctx) {
     s.ctx = ctx;
     if (s.mode === 'unknown') {
-      const tunnel = looksLikeTlsRecord(buf, off, len, dir) ? undefined : tunnelPreamble(buf, off, len, dir);
+      // probe() accepted the direction's first segment either as a TLS record or as a preamble;
+      // decide from the first byte alone so the outcome does not depend on segment sizes.
+      const b0 = len > 0 ? buf[off]! : 0;
+      const tunnel = b0 >= CONTENT.changeCipherSpec && b0 <= CONTENT.applicationData ? undefined : preambleKind(b0, dir);
       if (tunnel) {
         s.meta.tunnel = tunnel;
         s.mode = 'tunnel';

@@ -37,9 +37,11 @@ export interface RecordSink {
   applicationData(length: number, tsUs: number): void;
   /** A limit was hit (`limit.<name>`) or input was malformed (`malformed.<reason>`). */
   problem(kind: string): void;
+  /** After every record header and every stop: the owner may `halt()` both directions. */
+  checkpoint(): void;
 }
 
-export type StopReason = 'malformed' | 'limit' | 'gap';
+export type StopReason = 'malformed' | 'limit' | 'gap' | 'done';
 
 /** Record-layer state of one direction. */
 export class RecordStream {
@@ -75,6 +77,15 @@ export class RecordStream {
     return this.stopped === undefined;
   }
 
+  /**
+   * The owner has what it needs: ignore the rest, also the rest of the current segment, so the
+   * result does not depend on where the segments were cut.
+   */
+  halt(): void {
+    if (this.stopped === undefined) this.stopped = 'done';
+    this.hsBuf = undefined;
+  }
+
   /** Bytes were lost: record framing is gone for good. */
   gap(): void {
     if (this.stopped === undefined) this.stopped = 'gap';
@@ -85,6 +96,7 @@ export class RecordStream {
     this.stopped = reason;
     this.hsBuf = undefined;
     this.sink.problem(kind);
+    this.sink.checkpoint();
   }
 
   /** Feeds the next in-order bytes of this direction. */
@@ -131,10 +143,11 @@ export class RecordStream {
       this.stop('malformed', 'malformed.record_length');
       return;
     }
-    if (++this.records > this.limits.maxRecords) {
+    if (this.records >= this.limits.maxRecords) {
       this.stop('limit', 'limit.records');
       return;
     }
+    this.records++;
     if (this.firstRecordVersion === 0) this.firstRecordVersion = version;
     this.recType = type;
     this.recLeft = length;
@@ -144,15 +157,16 @@ export class RecordStream {
         this.sink.changeCipherSpec(tsUs);
         break;
       case CONTENT.applicationData:
-        this.sink.applicationData(length, tsUs);
         // Anything after application data (renegotiation) is encrypted.
         this.encrypted = true;
+        this.sink.applicationData(length, tsUs);
         break;
       case CONTENT.alert:
         this.alertByte = -1;
         if (this.encrypted) this.sink.encryptedAlert(tsUs);
         break;
     }
+    this.sink.checkpoint();
   }
 
   private body(buf: Uint8Array, p: number, n: number, tsUs: number): void {
