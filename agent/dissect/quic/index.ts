@@ -115,7 +115,10 @@ export class QuicState {
     cryptoFrames: 0,
   };
   retryScid = '';
+  /** Any server packet seen. */
   serverSeen = false;
+  /** A server Initial/Handshake seen: its SCID (the CID of client short headers) is known. */
+  serverCidSeen = false;
   conn: QuicConnection | null = null;
   readonly self: FlowRef;
   migratedFrom: FlowRef[] = [];
@@ -166,7 +169,7 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
         const c = reason[i]!;
         text += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
       }
-      s.meta.close = { errorCode, frameType, reason: text };
+      s.meta.close ??= { errorCode, frameType, reason: text };
     },
   };
 
@@ -405,7 +408,7 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
       s.retryScid = hexOf(buf, h.scidOff, h.scidLen);
       ctx.emit('quic.retry', tsUs, { version: versionHex(v) });
     } else if (type === PT_HANDSHAKE || type === PT_INITIAL) {
-      if (s.meta.serverCid === undefined && h.scidLen > 0) s.meta.serverCid = hexOf(buf, h.scidOff, h.scidLen);
+      s.serverCidSeen = true;
     }
   }
 
@@ -459,8 +462,9 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
   function done(s: QuicState): boolean {
     if (!s.confirmed) return false;
     if (s.detection === 'migration' || s.detection === 'short_header_heuristic' || s.detection === 'gquic_rej') return true;
-    // Keep watching until the ClientHello is settled and the server answered (its CID is learned).
-    return s.chState !== CH_PENDING && s.serverSeen;
+    // Keep watching until the ClientHello is settled and the server's CID is learned (a Retry or
+    // Version Negotiation is not the answer yet: a new Initial follows).
+    return s.chState !== CH_PENDING && (s.serverCidSeen || (s.gquicLegacy && s.serverSeen));
   }
 
   const dissector: QuicDissector = {
@@ -530,7 +534,7 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
         }
         // RFC 9287 lets peers grease the fixed bit (0x40), so on a flow known to be IETF QUIC any
         // header without 0x80 is a short header.
-        if (b0 & 0x40 || (s.info !== null && !s.gquicLegacy && s.info.layout === Layout.Ietf)) {
+        if (b0 & 0x40 || (s.info !== null && !s.gquicLegacy && s.info.layout === Layout.Ietf) || (!s.gquicLegacy && cids.knowsShort(buf, p + 1, end))) {
           n++;
           shortPacket(s, dir, buf, p, end, tsUs, ctx);
         } else if (n === 0 && b0 !== 0) {
