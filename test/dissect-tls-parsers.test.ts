@@ -268,7 +268,7 @@ t.test('X.509 times', async (t) => {
   t.equal(time(0x17, '500101000000Z'), Date.UTC(1950, 0, 1) * 1000, 'UTCTime 50 → 1950');
   t.equal(time(0x18, '20991231120000Z'), Date.UTC(2099, 11, 31, 12) * 1000);
   t.equal(time(0x17, '20010112Z'), undefined, 'too short');
-  t.equal(time(0x17, '2001011230Z'), Date.UTC(2020, 0, 11, 12, 30) * 1000, 'BER form without seconds');
+  t.equal(time(0x17, '2001011230Z'), Date.UTC(2020, 0, 1, 12, 30) * 1000, 'BER form without seconds');
   t.equal(time(0x17, '201301000000Z'), undefined, 'month 13');
   t.equal(time(0x17, '20010A000000Z'), undefined, 'not digits');
   t.equal(time(0x04, '200101000000Z'), undefined, 'not a time');
