@@ -23,6 +23,11 @@ export class CryptoStream {
     return this.ranges.length > 0 && this.ranges[0] === 0 ? this.ranges[1]! : 0;
   }
 
+  /** Bytes allocated for the buffer (never above maxBytes; checked by the fuzzer). */
+  get capacity(): number {
+    return this.buf ? this.buf.length : 0;
+  }
+
   /** Number of disjoint ranges held (for tests and limits). */
   get rangeCount(): number {
     return this.ranges.length / 2;
