@@ -12,9 +12,6 @@
  * The functions are exported for the short version in test/dissect-tls-fuzz.test.ts.
  */
 import { pathToFileURL } from 'node:url';
-import { FileSource } from '../agent/source/file-source.js';
-import { PacketPipeline } from '../agent/pipeline/packet-pipeline.js';
-import { DissectStage } from '../agent/dissect/dissect-stage.js';
 import { Verdict, type DissectContext, type Dissector } from '../agent/dissect/dissector.js';
 import type { FlowRecord } from '../agent/flow/flow-record.js';
 import { TLS_LIMITS, tlsDissector, type TlsMeta, type TlsState } from '../agent/dissect/tls/index.js';
@@ -55,6 +52,10 @@ function recorder(): Dissector<{ events: StreamEvent[]; size: number }, StreamEv
 
 /** Ordered payload events of the TLS-claimed flows of some captures. */
 export async function collectStreams(paths: readonly string[], maxFlows = 2000): Promise<StreamEvent[][]> {
+  // Loaded here so that the run/fuzz helpers below work without the capture pipeline.
+  const { FileSource } = await import('../agent/source/file-source.js');
+  const { PacketPipeline } = await import('../agent/pipeline/packet-pipeline.js');
+  const { DissectStage } = await import('../agent/dissect/dissect-stage.js');
   const out: StreamEvent[][] = [];
   const rec = recorder();
   const stage = new DissectStage({ dissectors: [rec] });
@@ -119,7 +120,7 @@ export const byteByByte: Splitter = (len) => Array<number>(len).fill(1);
  * payload, stop on Done/Reject). probe() sees the whole first payload (protocol detection looks at
  * a first segment by design); payload() then gets the cut pieces.
  */
-export function runEvents(events: readonly StreamEvent[], split: Splitter = noSplit): RunResult {
+export function runEvents(events: readonly StreamEvent[], split: Splitter = noSplit, startUs = 1_700_000_000_000_000): RunResult {
   const counters: Record<string, number> = {};
   const ctx: DissectContext = {
     flow: { uid: 'F', protocol: 6, ipVersion: 4, clientPort: 50000, serverPort: 443 },
@@ -131,7 +132,7 @@ export function runEvents(events: readonly StreamEvent[], split: Splitter = noSp
   let state: TlsState | undefined;
   const seen = [false, false];
   let verdict: Verdict = Verdict.More;
-  let ts = 1_700_000_000_000_000;
+  let ts = startUs;
   for (const ev of events) {
     ts += 1000;
     if (ev.gap) {

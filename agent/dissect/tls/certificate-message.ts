@@ -22,7 +22,8 @@ export function parseCertificateChain(body: Uint8Array, max: number): ChainResul
     return out;
   }
   const list = r.sub(listLen);
-  // Bounded by listLen (each entry consumes ≥ 3 bytes) and by `max`.
+  let entries = 0;
+  // Bounded by listLen (each entry consumes ≥ 3 bytes) and by `max` entries.
   while (list.remaining > 0) {
     const len = list.u24();
     const der = list.bytes(len);
@@ -30,7 +31,7 @@ export function parseCertificateChain(body: Uint8Array, max: number): ChainResul
       out.problems.push('malformed.certificate.entry_length');
       break;
     }
-    if (out.certificates.length >= max) {
+    if (entries++ >= max) {
       out.problems.push('limit.certificates');
       break;
     }
