@@ -232,13 +232,20 @@ t.test('fsync policies', async (t) => {
   always.close();
 
   const batch = open(tempDir(t), { fsync: 'batch', fsyncEveryRecords: 10, fsyncEveryMs: 60_000, segmentBytes: 1 << 20 });
-  for (let i = 0; i < 35; i++) batch.append(payload(i), 1, id(i));
-  t.equal(batch.counters().fsyncs, 3, 'batch: every 10 records');
+  for (let i = 0; i < 9; i++) batch.append(payload(i), 1, id(i));
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(batch.counters().fsyncs, 0, 'batch: nothing before N records');
+  for (let i = 9; i < 35; i++) batch.append(payload(i), 1, id(i));
+  t.equal(batch.counters().fsyncs, 0, 'batch: the fsync runs in the background, append does not wait');
+  for (let i = 0; i < 100 && batch.counters().fsyncs < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  const bg = batch.counters().fsyncs;
+  t.ok(bg >= 2 && bg <= 3, `batch: ${bg} background fsyncs for 35 records (requests while busy are folded)`);
+  batch.append(payload(99), 1, id(99));
   batch.sync();
-  t.equal(batch.counters().fsyncs, 4, 'sync(): the 5 unsynced records (no ack state to write yet)');
+  t.equal(batch.counters().fsyncs, bg + 1, 'sync(): the unsynced record (no ack state to write yet)');
   for (const r of batch.next(3)) batch.ack(r.seq);
   batch.sync();
-  t.equal(batch.counters().fsyncs, 5, 'sync(): the ack state');
+  t.equal(batch.counters().fsyncs, bg + 2, 'sync(): the ack state');
   batch.close();
 
   const timed = open(tempDir(t), { fsync: 'batch', fsyncEveryRecords: 1000, fsyncEveryMs: 10, segmentBytes: 1 << 20 });

@@ -44,6 +44,8 @@ export interface PublisherDeps {
   queue?: AlertQueue;
   /** Milliseconds since the epoch (tests). */
   now?: () => number;
+  /** Called when the broker acknowledged the alert with this queue sequence number (metrics, benchmarks). */
+  onAck?: (seq: number) => void;
 }
 
 export interface PublisherStats {
@@ -438,6 +440,7 @@ export class AlertPublisher {
     } else this.acked++;
     this.inflight--;
     this.queue.ack(seq);
+    if (!err) this.deps.onAck?.(seq);
     if (this.queue.depth === 0) for (const w of [...this.waiters]) w();
     this.pump();
   }

@@ -16,7 +16,9 @@
 import {
   closeSync,
   constants,
+  fdatasync,
   fdatasyncSync,
+  fsync,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -103,6 +105,9 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
   private readonly journal: StateJournal;
   private persistedFloor = 0;
   private pendingDead: number[] = [];
+  private journalDirty = false;
+  private bgBusy = false;
+  private bgAgain = false;
   private readonly lockPath: string;
   /** Message of the last failed write, for the owner to report. */
   lastWriteError = '';
@@ -289,7 +294,8 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
 
   private afterWrite(): void {
     this.unsynced++;
-    if (this.mode === 'always' || (this.mode === 'batch' && this.unsynced >= this.everyRecords)) this.syncData();
+    if (this.mode === 'always') this.syncData();
+    else if (this.mode === 'batch' && this.unsynced >= this.everyRecords) this.backgroundSync(false);
     else this.arm();
   }
 
@@ -297,12 +303,13 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
     if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.syncData();
-      this.writeState(this.mode !== 'none');
+      if (this.closed) return;
+      this.backgroundSync(this.writeState(false));
     }, this.everyMs);
     this.timer.unref();
   }
 
+  /** fsync now, on this thread (`always`, sealing a segment, sync(), close()). */
   private syncData(force = false): void {
     if (this.unsynced === 0 || (this.mode === 'none' && !force)) return;
     fdatasyncSync(this.head.fd);
@@ -310,13 +317,64 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
     this.unsynced = 0;
   }
 
-  /** Persists the acknowledgement floor and dead records above it. */
-  private writeState(durable: boolean): void {
+  /**
+   * Batched fsync of the head segment (and the journal when it was written) on libuv's thread
+   * pool, so a slow disk flush never stalls the event loop that receives PUBACKs. At most one runs
+   * at a time; requests meanwhile are folded into one more run.
+   */
+  private backgroundSync(journalDirty: boolean): void {
+    if (this.mode === 'none' || this.closed) return;
+    this.journalDirty ||= journalDirty;
+    if (this.bgBusy) {
+      this.bgAgain = true;
+      return;
+    }
+    if (this.unsynced === 0 && !this.journalDirty) return;
+    this.bgBusy = true;
+    const dataFd = this.unsynced > 0 ? this.head.fd : -1;
+    const journalFd = this.journalDirty ? this.journal.fd : -1;
+    this.unsynced = 0;
+    this.journalDirty = false;
+    const failed = (err: NodeJS.ErrnoException | null): void => {
+      // After close() the descriptors are gone; anything else is a real I/O problem to report.
+      if (err && !this.closed) {
+        this.stats.writeErrors++;
+        this.lastWriteError = err.message;
+      }
+    };
+    const done = (n: number): void => {
+      this.stats.fsyncs += n;
+      this.bgBusy = false;
+      if (this.bgAgain && !this.closed) {
+        this.bgAgain = false;
+        this.backgroundSync(false);
+      }
+    };
+    const syncJournal = (n: number): void => {
+      if (journalFd < 0) return done(n);
+      fsync(journalFd, (err) => {
+        failed(err);
+        done(n + 1);
+      });
+    };
+    if (dataFd < 0) syncJournal(0);
+    else
+      fdatasync(dataFd, (err) => {
+        failed(err);
+        syncJournal(1);
+      });
+  }
+
+  /**
+   * Persists the acknowledgement floor and dead records above it; with `durable` also fsyncs.
+   * Returns true when the journal was written but not synced.
+   */
+  private writeState(durable: boolean): boolean {
     const first = this.firstLiveSeq();
     const floor = (first ?? this.nextSeq) - 1;
     const dead = this.pendingDead.length > 0 ? this.pendingDead.filter((s) => s > floor) : [];
     this.pendingDead = [];
-    if (floor <= this.persistedFloor && dead.length === 0) return;
+    if (floor <= this.persistedFloor && dead.length === 0) return false;
     this.journal.write(floor > this.persistedFloor ? floor : undefined, dead);
     this.persistedFloor = Math.max(this.persistedFloor, floor);
     if (this.journal.bytes > this.journalLimit) {
@@ -329,10 +387,12 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
       // When the live state itself is large, do not rewrite on every write: wait until it doubles.
       this.journalLimit = Math.max(this.journalMin, 2 * this.journal.bytes);
       this.stats.fsyncs++;
-    } else if (durable) {
-      this.journal.sync();
-      this.stats.fsyncs++;
+      return false;
     }
+    if (!durable) return true;
+    this.journal.sync();
+    this.stats.fsyncs++;
+    return false;
   }
 
   protected released(e: DiskEntry): void {

@@ -60,7 +60,7 @@ export function readJournal(path: string): JournalState {
 }
 
 export class StateJournal {
-  private fd: number;
+  private fdNo: number;
   private size: number;
   private scratch = Buffer.alloc(ENTRY * 64);
 
@@ -68,14 +68,19 @@ export class StateJournal {
     private readonly path: string,
     existingBytes: number,
   ) {
-    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    this.fdNo = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
     // A torn entry at the end would misalign every later one: cut it, continue at a boundary.
     this.size = existingBytes - (existingBytes % ENTRY);
-    if (this.size !== existingBytes) ftruncateSync(this.fd, this.size);
+    if (this.size !== existingBytes) ftruncateSync(this.fdNo, this.size);
   }
 
   get bytes(): number {
     return this.size;
+  }
+
+  /** The open descriptor (for a background fsync). */
+  get fd(): number {
+    return this.fdNo;
   }
 
   /** Appends a floor and dead seqs (unsynced). */
@@ -92,12 +97,12 @@ export class StateJournal {
       entry(this.scratch, off, DEAD, s);
       off += ENTRY;
     }
-    writeSync(this.fd, this.scratch, 0, off, this.size);
+    writeSync(this.fdNo, this.scratch, 0, off, this.size);
     this.size += off;
   }
 
   sync(): void {
-    fsyncSync(this.fd);
+    fsyncSync(this.fdNo);
   }
 
   /** Replaces the journal with just `floor` and `dead` (atomic rename, synced). */
@@ -112,13 +117,13 @@ export class StateJournal {
     closeSync(fd);
     renameSync(tmp, this.path);
     fsyncDir(dirname(this.path));
-    closeSync(this.fd);
-    this.fd = openSync(this.path, constants.O_RDWR);
+    closeSync(this.fdNo);
+    this.fdNo = openSync(this.path, constants.O_RDWR);
     this.size = buf.length;
   }
 
   close(): void {
-    closeSync(this.fd);
+    closeSync(this.fdNo);
   }
 }
 
