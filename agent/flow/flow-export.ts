@@ -3,7 +3,27 @@ import { ipv4ToString, ipv6ToString, wordsToBytes } from '../util/ip-format.js';
 import { communityId } from './community-id.js';
 import {
   FLAG_STRIDE,
+  INT_STRIDE,
+  I_CLIENT_MSS,
+  I_CLIENT_WINDOW,
+  I_CLIENT_WSCALE,
+  I_FRAGMENTS,
+  I_SERVER_MSS,
+  I_SERVER_WINDOW,
+  I_SERVER_WSCALE,
+  I_TUNNEL,
+  I_VLAN,
+  I_VLAN_INNER,
   KEY_STRIDE,
+  MOM_STRIDE,
+  M_IAT_M2,
+  M_IAT_MAX,
+  M_IAT_MEAN,
+  M_IAT_MIN,
+  M_SIZE_M2,
+  M_SIZE_MAX,
+  M_SIZE_MEAN,
+  M_SIZE_MIN,
   NUM_STRIDE,
   N_DIR,
   N_DIR_STRIDE,
@@ -11,34 +31,32 @@ import {
   N_LAST_US,
   D_BYTES,
   D_FIRST_US,
-  D_IAT_M2,
-  D_IAT_MAX,
-  D_IAT_MEAN,
-  D_IAT_MIN,
   D_LAST_US,
   D_PAYLOAD,
   D_PKTS,
-  D_SIZE_M2,
-  D_SIZE_MAX,
-  D_SIZE_MEAN,
-  D_SIZE_MIN,
   T_FIN_C,
   T_FIN_S,
   T_HANDSHAKE,
   T_MIDSTREAM,
   T_RST_C,
   T_RST_S,
+  T_SACK_OK,
   T_SYN,
   T_SYNACK,
+  T_TIMESTAMPS,
   type Flow,
 } from './flow.js';
+import type { TcpReassembly } from './tcp-stream.js';
 import type { DirectionSummary, EndReason, FlowRecord, FlowState, TcpSummary } from './flow-record.js';
 
 /** The arrays a record is built from (FlowTable exposes them). */
 export interface FlowArrays {
   num: Float64Array;
-  flags: Uint32Array;
+  mom: Float32Array;
+  flags: Uint16Array;
   keys: Uint32Array;
+  ints: Int32Array;
+  streams: TcpReassembly;
 }
 
 export function transportName(proto: number): string {
@@ -56,9 +74,16 @@ export function transportName(proto: number): string {
   }
 }
 
+/** Float32 statistics rounded to 3 decimals (their precision; avoids 12.300000190734863 in JSON). */
+function f3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
 function direction(a: FlowArrays, id: number, dir: number, tcp: boolean): DirectionSummary {
   const d = id * NUM_STRIDE + N_DIR + dir * N_DIR_STRIDE;
+  const m = id * MOM_STRIDE + dir * 8;
   const n = a.num;
+  const mom = a.mom;
   const packets = n[d + D_PKTS]!;
   const out: DirectionSummary = {
     packets,
@@ -69,19 +94,19 @@ function direction(a: FlowArrays, id: number, dir: number, tcp: boolean): Direct
   };
   if (packets > 0) {
     out.size = {
-      min: n[d + D_SIZE_MIN]!,
-      mean: n[d + D_SIZE_MEAN]!,
-      max: n[d + D_SIZE_MAX]!,
-      stddev: packets > 1 ? Math.sqrt(n[d + D_SIZE_M2]! / (packets - 1)) : 0,
+      min: mom[m + M_SIZE_MIN]!,
+      mean: f3(mom[m + M_SIZE_MEAN]!),
+      max: mom[m + M_SIZE_MAX]!,
+      stddev: packets > 1 ? f3(Math.sqrt(Math.max(0, mom[m + M_SIZE_M2]!) / (packets - 1))) : 0,
     };
   }
   if (packets > 1) {
     const k = packets - 1;
     out.iat = {
-      min: n[d + D_IAT_MIN]!,
-      mean: n[d + D_IAT_MEAN]!,
-      max: n[d + D_IAT_MAX]!,
-      stddev: k > 1 ? Math.sqrt(n[d + D_IAT_M2]! / (k - 1)) : 0,
+      min: f3(mom[m + M_IAT_MIN]!),
+      mean: f3(mom[m + M_IAT_MEAN]!),
+      max: f3(mom[m + M_IAT_MAX]!),
+      stddev: k > 1 ? f3(Math.sqrt(Math.max(0, mom[m + M_IAT_M2]!) / (k - 1))) : 0,
     };
   }
   if (tcp) {
@@ -132,9 +157,11 @@ export function buildFlowRecord(a: FlowArrays, flow: Flow, reason: EndReason, pa
     partial,
     app: {},
   };
+  const ib = id * INT_STRIDE;
+  const ints = a.ints;
   if (isTcp) {
-    const s0 = flow.stream0;
-    const s1 = flow.stream1;
+    const s0 = a.streams.counters(id * 2);
+    const s1 = a.streams.counters(id * 2 + 1);
     const tcp: TcpSummary = {
       syn: (bits & T_SYN) !== 0,
       synAck: (bits & T_SYNACK) !== 0,
@@ -144,23 +171,30 @@ export function buildFlowRecord(a: FlowArrays, flow: Flow, reason: EndReason, pa
       finServer: (bits & T_FIN_S) !== 0,
       rstClient: (bits & T_RST_C) !== 0,
       rstServer: (bits & T_RST_S) !== 0,
-      retransmits: (s0?.retransmits ?? 0) + (s1?.retransmits ?? 0),
-      outOfOrder: (s0?.outOfOrder ?? 0) + (s1?.outOfOrder ?? 0),
+      retransmits: s0.retransmits + s1.retransmits,
+      outOfOrder: s0.outOfOrder + s1.outOfOrder,
     };
-    if (flow.clientMss >= 0) tcp.clientMss = flow.clientMss;
-    if (flow.serverMss >= 0) tcp.serverMss = flow.serverMss;
-    if (flow.clientWscale >= 0) tcp.clientWindowScale = flow.clientWscale;
-    if (flow.serverWscale >= 0) tcp.serverWindowScale = flow.serverWscale;
-    if (flow.clientWindow >= 0) tcp.clientWindow = flow.clientWindow;
-    if (flow.serverWindow >= 0) tcp.serverWindow = flow.serverWindow;
+    const opt = (i: number): number | undefined => (ints[ib + i]! >= 0 ? ints[ib + i]! : undefined);
+    const set = <K extends keyof TcpSummary>(k: K, v: TcpSummary[K] | undefined): void => {
+      if (v !== undefined) tcp[k] = v;
+    };
+    set('clientMss', opt(I_CLIENT_MSS));
+    set('serverMss', opt(I_SERVER_MSS));
+    set('clientWindowScale', opt(I_CLIENT_WSCALE));
+    set('serverWindowScale', opt(I_SERVER_WSCALE));
+    set('clientWindow', opt(I_CLIENT_WINDOW));
+    set('serverWindow', opt(I_SERVER_WINDOW));
     if (bits & T_SYN) {
-      tcp.sackPermitted = flow.sackPermitted;
-      tcp.timestamps = flow.timestamps;
+      tcp.sackPermitted = (bits & T_SACK_OK) !== 0;
+      tcp.timestamps = (bits & T_TIMESTAMPS) !== 0;
     }
     record.tcp = tcp;
   }
-  if (flow.vlan >= 0) record.vlan = flow.vlanInner >= 0 ? [flow.vlan, flow.vlanInner] : [flow.vlan];
-  if (flow.fragments > 0) record.fragments = flow.fragments;
-  if (flow.tunnel > 0) record.tunnel = TUNNEL_NAMES[flow.tunnel] ?? String(flow.tunnel);
+  const vlan = ints[ib + I_VLAN]!;
+  const vlanInner = ints[ib + I_VLAN_INNER]!;
+  if (vlan >= 0) record.vlan = vlanInner >= 0 ? [vlan, vlanInner] : [vlan];
+  if (ints[ib + I_FRAGMENTS]! > 0) record.fragments = ints[ib + I_FRAGMENTS]!;
+  const tunnel = ints[ib + I_TUNNEL]!;
+  if (tunnel > 0) record.tunnel = TUNNEL_NAMES[tunnel] ?? String(tunnel);
   return record;
 }

@@ -13,27 +13,38 @@ import {
 import {
   Flow,
   FLAG_STRIDE,
+  INT_STRIDE,
+  I_CLIENT_MSS,
+  I_CLIENT_WINDOW,
+  I_CLIENT_WSCALE,
+  I_FRAGMENTS,
+  I_SERVER_MSS,
+  I_SERVER_WINDOW,
+  I_SERVER_WSCALE,
+  I_TUNNEL,
+  I_VLAN,
+  I_VLAN_INNER,
   KEY_STRIDE,
+  MOM_STRIDE,
+  M_IAT_M2,
+  M_IAT_MAX,
+  M_IAT_MEAN,
+  M_IAT_MIN,
+  M_SIZE_M2,
+  M_SIZE_MAX,
+  M_SIZE_MEAN,
+  M_SIZE_MIN,
   NUM_STRIDE,
   N_ACTIVE_START_US,
   N_DIR,
   N_DIR_STRIDE,
   N_FIRST_US,
-  N_ISN,
   N_LAST_US,
   D_BYTES,
   D_FIRST_US,
-  D_IAT_M2,
-  D_IAT_MAX,
-  D_IAT_MEAN,
-  D_IAT_MIN,
   D_LAST_US,
   D_PAYLOAD,
   D_PKTS,
-  D_SIZE_M2,
-  D_SIZE_MAX,
-  D_SIZE_MEAN,
-  D_SIZE_MIN,
   T_DATA_C,
   T_DATA_S,
   T_FIN_C,
@@ -42,14 +53,16 @@ import {
   T_MIDSTREAM,
   T_RST_C,
   T_RST_S,
+  T_SACK_OK,
   T_SYN,
   T_SYNACK,
+  T_TIMESTAMPS,
 } from './flow.js';
 import type { FlowConfig } from './flow-config.js';
 import { DEFAULT_FLOW_CONFIG } from './flow-config.js';
 import type { Direction, FlowObserver } from './flow-observer.js';
 import type { EndReason } from './flow-record.js';
-import { TcpStream, type StreamSink } from './tcp-stream.js';
+import { TcpReassembly, type StreamSink } from './tcp-stream.js';
 import { isServicePort } from './service-ports.js';
 
 /** LRU lists, one per idle-timeout class; each is ordered by last packet time. */
@@ -111,8 +124,12 @@ export class FlowTable implements StreamSink {
   readonly stats: FlowTableStats = { active: 0, created: 0, exported: 0, evicted: 0, activeTimeouts: 0, packets: 0, tcpGaps: 0 };
   private capacity: number;
   num: Float64Array;
-  flags: Uint32Array;
+  mom: Float32Array;
+  flags: Uint16Array;
   keys: Uint32Array;
+  ints: Int32Array;
+  /** Ordered TCP payload of every flow (slot = id * 2 + dir). */
+  readonly streams: TcpReassembly;
   private hashes: Int32Array;
   private prev: Int32Array;
   private next: Int32Array;
@@ -129,8 +146,7 @@ export class FlowTable implements StreamSink {
   /** Latest packet time seen (timestamps can step back slightly between interfaces or files). */
   nowUs = 0;
   private readonly activeUs: number;
-  private uidCounter = 0;
-  private readonly uidPrefix: string;
+  private serial = 0;
 
   constructor(
     private readonly cfg: FlowConfig = DEFAULT_FLOW_CONFIG,
@@ -139,8 +155,13 @@ export class FlowTable implements StreamSink {
   ) {
     this.capacity = Math.min(4096, cfg.maxFlows);
     this.num = new Float64Array(this.capacity * NUM_STRIDE);
-    this.flags = new Uint32Array(this.capacity * FLAG_STRIDE);
+    this.mom = new Float32Array(this.capacity * MOM_STRIDE);
+    this.flags = new Uint16Array(this.capacity * FLAG_STRIDE);
     this.keys = new Uint32Array(this.capacity * KEY_STRIDE);
+    this.ints = new Int32Array(this.capacity * INT_STRIDE);
+    this.streams = new TcpReassembly(this.capacity * 2, cfg.reassemblyBytes, cfg.reassemblyPendingBytes, this);
+    // Without a payload consumer there is nothing to reassemble for.
+    this.reassemble = cfg.reassemblyBytes > 0 && observer.payload !== undefined;
     this.hashes = new Int32Array(this.capacity);
     this.prev = new Int32Array(this.capacity);
     this.next = new Int32Array(this.capacity);
@@ -152,8 +173,9 @@ export class FlowTable implements StreamSink {
     const t = cfg.idleTimeout;
     this.timeoutUs = Float64Array.from([t.tcp, t.tcpHalfOpen, t.tcpClosed, t.udp, t.icmp, t.other], (s) => s * 1e6);
     this.activeUs = cfg.activeTimeout * 1e6;
-    this.uidPrefix = 'C' + Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
   }
+
+  private readonly reassemble: boolean;
 
   /** Flow by id, while it is tracked. */
   flow(id: number): Flow | undefined {
@@ -248,53 +270,54 @@ export class FlowTable implements StreamSink {
 
     // Counters.
     const num = this.num;
+    const mom = this.mom;
     const nb = id * NUM_STRIDE;
     const d = nb + N_DIR + dir * N_DIR_STRIDE;
+    const m = id * MOM_STRIDE + dir * 8;
     const size = pkt.ipLen;
     const n = ++num[d + D_PKTS]!;
     num[d + D_BYTES]! += size;
     num[d + D_PAYLOAD]! += pkt.payloadLen;
     if (n === 1) {
       num[d + D_FIRST_US] = ts;
-      num[d + D_SIZE_MIN] = size;
-      num[d + D_SIZE_MAX] = size;
-      num[d + D_SIZE_MEAN] = size;
-      num[d + D_SIZE_M2] = 0;
+      mom[m + M_SIZE_MIN] = size;
+      mom[m + M_SIZE_MAX] = size;
+      mom[m + M_SIZE_MEAN] = size;
+      mom[m + M_SIZE_M2] = 0;
     } else {
-      if (size < num[d + D_SIZE_MIN]!) num[d + D_SIZE_MIN] = size;
-      if (size > num[d + D_SIZE_MAX]!) num[d + D_SIZE_MAX] = size;
-      const mean = num[d + D_SIZE_MEAN]!;
+      if (size < mom[m + M_SIZE_MIN]!) mom[m + M_SIZE_MIN] = size;
+      if (size > mom[m + M_SIZE_MAX]!) mom[m + M_SIZE_MAX] = size;
+      const mean = mom[m + M_SIZE_MEAN]!;
       const delta = size - mean;
       const mean2 = mean + delta / n;
-      num[d + D_SIZE_MEAN] = mean2;
-      num[d + D_SIZE_M2]! += delta * (size - mean2);
+      mom[m + M_SIZE_MEAN] = mean2;
+      mom[m + M_SIZE_M2]! += delta * (size - mean2);
       // Inter-arrival time (n - 1 samples); negative steps between files count as 0.
       let iat = ts - num[d + D_LAST_US]!;
       if (iat < 0) iat = 0;
       const k = n - 1;
       if (k === 1) {
-        num[d + D_IAT_MIN] = iat;
-        num[d + D_IAT_MAX] = iat;
-        num[d + D_IAT_MEAN] = iat;
-        num[d + D_IAT_M2] = 0;
+        mom[m + M_IAT_MIN] = iat;
+        mom[m + M_IAT_MAX] = iat;
+        mom[m + M_IAT_MEAN] = iat;
+        mom[m + M_IAT_M2] = 0;
       } else {
-        if (iat < num[d + D_IAT_MIN]!) num[d + D_IAT_MIN] = iat;
-        if (iat > num[d + D_IAT_MAX]!) num[d + D_IAT_MAX] = iat;
-        const im = num[d + D_IAT_MEAN]!;
+        if (iat < mom[m + M_IAT_MIN]!) mom[m + M_IAT_MIN] = iat;
+        if (iat > mom[m + M_IAT_MAX]!) mom[m + M_IAT_MAX] = iat;
+        const im = mom[m + M_IAT_MEAN]!;
         const idelta = iat - im;
         const im2 = im + idelta / k;
-        num[d + D_IAT_MEAN] = im2;
-        num[d + D_IAT_M2]! += idelta * (iat - im2);
+        mom[m + M_IAT_MEAN] = im2;
+        mom[m + M_IAT_M2]! += idelta * (iat - im2);
       }
     }
     num[d + D_LAST_US] = ts;
     if (ts > num[nb + N_LAST_US]!) num[nb + N_LAST_US] = ts;
-    if (pkt.fragments > 1) flow.fragments += pkt.fragments;
+    if (pkt.fragments > 1) this.ints[id * INT_STRIDE + I_FRAGMENTS]! += pkt.fragments;
 
     if (proto === IPPROTO_TCP) this.tcp(flow, dir, pkt);
     else if (pkt.payloadLen > 0 && flow.wantsPayload(dir)) this.observer.payload?.(flow, dir, pkt.buf, pkt.payloadOff, pkt.payloadLen, ts);
     this.observer.packet?.(flow, dir, pkt);
-    if (!flow.live) return; // an observer may not end a flow, but stay safe
 
     this.touch(id);
     if (this.activeUs > 0 && ts - num[nb + N_ACTIVE_START_US]! >= this.activeUs) {
@@ -308,33 +331,32 @@ export class FlowTable implements StreamSink {
     const f = pkt.tcpFlags;
     const fb = flow.id * FLAG_STRIDE + dir * 8;
     const flags = this.flags;
-    // Unrolled flag counters in bit order FIN SYN RST PSH ACK URG ECE CWR.
-    if (f & 0x01) flags[fb]!++;
-    if (f & 0x02) flags[fb + 1]!++;
-    if (f & 0x04) flags[fb + 2]!++;
-    if (f & 0x08) flags[fb + 3]!++;
-    if (f & 0x10) flags[fb + 4]!++;
-    if (f & 0x20) flags[fb + 5]!++;
-    if (f & 0x40) flags[fb + 6]!++;
-    if (f & 0x80) flags[fb + 7]!++;
+    // Saturating 16-bit flag counters in bit order FIN SYN RST PSH ACK URG ECE CWR.
+    if (f !== 0) {
+      for (let bit = 0; bit < 8; bit++) {
+        if (f & (1 << bit) && flags[fb + bit] !== 0xffff) flags[fb + bit]!++;
+      }
+    }
     let bits = flow.tcpBits;
+    const id = flow.id;
+    const ib = id * INT_STRIDE;
     if (f & TCP_SYN) {
       if (dir === 0 && !(f & TCP_ACK)) {
         if (!(bits & T_SYN)) {
           const o = parseTcpOptions(pkt);
-          flow.clientMss = o.mss;
-          flow.clientWscale = o.windowScale;
-          flow.clientWindow = pkt.window;
-          flow.sackPermitted = o.sackPermitted;
-          flow.timestamps = o.timestamps;
+          this.ints[ib + I_CLIENT_MSS] = o.mss;
+          this.ints[ib + I_CLIENT_WSCALE] = o.windowScale;
+          this.ints[ib + I_CLIENT_WINDOW] = pkt.window;
+          if (o.sackPermitted) bits |= T_SACK_OK;
+          if (o.timestamps) bits |= T_TIMESTAMPS;
         }
         bits |= T_SYN;
       } else if (dir === 1 && f & TCP_ACK) {
         if (!(bits & T_SYNACK)) {
           const o = parseTcpOptions(pkt);
-          flow.serverMss = o.mss;
-          flow.serverWscale = o.windowScale;
-          flow.serverWindow = pkt.window;
+          this.ints[ib + I_SERVER_MSS] = o.mss;
+          this.ints[ib + I_SERVER_WSCALE] = o.windowScale;
+          this.ints[ib + I_SERVER_WINDOW] = pkt.window;
         }
         bits |= T_SYNACK;
       }
@@ -347,7 +369,6 @@ export class FlowTable implements StreamSink {
     flow.tcpBits = bits;
 
     // Timeout class follows the state.
-    const id = flow.id;
     const want =
       bits & (T_RST_C | T_RST_S) || (bits & (T_FIN_C | T_FIN_S)) === (T_FIN_C | T_FIN_S)
         ? L_TCP_CLOSED
@@ -360,37 +381,38 @@ export class FlowTable implements StreamSink {
       this.pushHead(id);
     }
 
-    // Remember the ISN; the stream object is only created once payload arrives.
-    if (f & TCP_SYN && pkt.payloadLen === 0) {
-      this.num[id * NUM_STRIDE + N_ISN + dir] = pkt.seq;
-      return;
-    }
-    if (pkt.payloadLen > 0 && flow.wantsPayload(dir) && this.cfg.reassemblyBytes > 0) {
-      let s = dir === 0 ? flow.stream0 : flow.stream1;
-      if (!s) {
-        s = new TcpStream(id, dir, this.cfg.reassemblyBytes, this.cfg.reassemblyPendingBytes, this);
-        const isn = this.num[id * NUM_STRIDE + N_ISN + dir]!;
-        if (isn >= 0) s.startAfterSyn(isn);
-        if (dir === 0) flow.stream0 = s;
-        else flow.stream1 = s;
+    if (!this.reassemble) return;
+    const slot = id * 2 + dir;
+    if (f & TCP_SYN) this.streams.syn(slot, pkt.seq);
+    if (pkt.payloadLen > 0) {
+      if (!flow.wantsPayload(dir)) {
+        this.streams.release(slot);
+        return;
       }
       this.curTs = pkt.tsUs;
-      s.segment(pkt.seq, (f & TCP_SYN) !== 0, pkt.buf, pkt.payloadOff, pkt.payloadLen);
+      // SYN data (TCP Fast Open) starts after the SYN's own sequence number.
+      this.streams.segment(slot, f & TCP_SYN ? (pkt.seq + 1) >>> 0 : pkt.seq, pkt.buf, pkt.payloadOff, pkt.payloadLen);
     }
   }
 
   private curTs = 0;
 
-  /** StreamSink: ordered bytes from a TcpStream go to the observer. */
-  deliver(stream: TcpStream, buf: Uint8Array, off: number, len: number): void {
-    const flow = this.flows[stream.flowId];
-    if (flow && flow.wantsPayload(stream.dir)) this.observer.payload?.(flow, stream.dir, buf, off, len, this.curTs);
+  /** StreamSink: ordered bytes go to the observer. */
+  deliver(slot: number, buf: Uint8Array, off: number, len: number): void {
+    const flow = this.flows[slot >> 1];
+    const dir = (slot & 1) as Direction;
+    if (!flow || !flow.wantsPayload(dir)) {
+      this.streams.release(slot);
+      return;
+    }
+    this.observer.payload?.(flow, dir, buf, off, len, this.curTs);
+    if (!flow.wantsPayload(dir)) this.streams.release(slot);
   }
 
-  gap(stream: TcpStream, lostBytes: number): void {
+  gap(slot: number, lostBytes: number): void {
     this.stats.tcpGaps++;
-    const flow = this.flows[stream.flowId];
-    if (flow) this.observer.gap?.(flow, stream.dir, lostBytes);
+    const flow = this.flows[slot >> 1];
+    if (flow) this.observer.gap?.(flow, (slot & 1) as Direction, lostBytes);
   }
 
   private allocId(): number {
@@ -401,26 +423,32 @@ export class FlowTable implements StreamSink {
   }
 
   private grow(): void {
-    const cap = Math.min(this.cfg.maxFlows, this.capacity * 2);
-    const copy = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T, stride: number): T => {
+    // ×1.5 keeps the slack (unused slots) at most a third, for memory; copies are amortised.
+    const cap = Math.min(this.cfg.maxFlows, Math.ceil(this.capacity * 1.5));
+    const copy = <T extends Float64Array | Float32Array | Uint32Array | Uint16Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T, stride: number): T => {
       const b = make(cap * stride);
       b.set(a);
       return b;
     };
     this.num = copy(this.num, (n) => new Float64Array(n), NUM_STRIDE);
-    this.flags = copy(this.flags, (n) => new Uint32Array(n), FLAG_STRIDE);
+    this.mom = copy(this.mom, (n) => new Float32Array(n), MOM_STRIDE);
+    this.flags = copy(this.flags, (n) => new Uint16Array(n), FLAG_STRIDE);
     this.keys = copy(this.keys, (n) => new Uint32Array(n), KEY_STRIDE);
+    this.ints = copy(this.ints, (n) => new Int32Array(n), INT_STRIDE);
     this.hashes = copy(this.hashes, (n) => new Int32Array(n), 1);
     this.prev = copy(this.prev, (n) => new Int32Array(n), 1);
     this.next = copy(this.next, (n) => new Int32Array(n), 1);
     this.listOf = copy(this.listOf, (n) => new Uint8Array(n), 1);
+    this.streams.grow(cap * 2);
     this.flows.length = cap;
     this.capacity = cap;
     // Rebuild the index at the new size.
     const slotCount = 1 << Math.ceil(Math.log2(cap * 2));
-    this.slots = new Int32Array(slotCount);
-    this.mask = slotCount - 1;
-    for (let i = 0; i < this.nextId; i++) if (this.flows[i]) this.insertSlot(i);
+    if (slotCount !== this.slots.length) {
+      this.slots = new Int32Array(slotCount);
+      this.mask = slotCount - 1;
+      for (let i = 0; i < this.nextId; i++) if (this.flows[i]) this.insertSlot(i);
+    }
   }
 
   private insertSlot(id: number): void {
@@ -477,20 +505,23 @@ export class FlowTable implements StreamSink {
     // For a reply seen first, the request type is the counterpart (the mapped `dport`).
     const clientPort = isIcmp ? (swap ? dport : pkt.sport) : ap;
     const serverPort = isIcmp ? pkt.dport : bp;
-    this.uidCounter++;
-    const flow = new Flow(id, this.uidPrefix + this.uidCounter.toString(36), pkt.protocol, pkt.ipVersion, clientPort, serverPort);
-    flow.vlan = pkt.vlanOuter;
-    flow.vlanInner = pkt.vlanInner;
-    flow.tunnel = pkt.tunnel;
+    const flow = new Flow(id, ++this.serial, pkt.protocol, pkt.ipVersion, clientPort, serverPort);
     if (pkt.protocol === IPPROTO_TCP && !(pkt.tcpFlags & TCP_SYN)) flow.tcpBits = T_MIDSTREAM;
     this.flows[id] = flow;
     this.num.fill(0, id * NUM_STRIDE, (id + 1) * NUM_STRIDE);
+    this.mom.fill(0, id * MOM_STRIDE, (id + 1) * MOM_STRIDE);
     this.flags.fill(0, id * FLAG_STRIDE, (id + 1) * FLAG_STRIDE);
     this.num[id * NUM_STRIDE + N_FIRST_US] = pkt.tsUs;
     this.num[id * NUM_STRIDE + N_LAST_US] = pkt.tsUs;
     this.num[id * NUM_STRIDE + N_ACTIVE_START_US] = pkt.tsUs;
-    this.num[id * NUM_STRIDE + N_ISN] = -1;
-    this.num[id * NUM_STRIDE + N_ISN + 1] = -1;
+    const ib = id * INT_STRIDE;
+    this.ints.fill(-1, ib, ib + INT_STRIDE);
+    this.ints[ib + I_VLAN] = pkt.vlanOuter;
+    this.ints[ib + I_VLAN_INNER] = pkt.vlanInner;
+    this.ints[ib + I_TUNNEL] = pkt.tunnel;
+    this.ints[ib + I_FRAGMENTS] = 0;
+    this.streams.reset(id * 2);
+    this.streams.reset(id * 2 + 1);
     const p = pkt.protocol;
     this.listOf[id] =
       p === IPPROTO_TCP ? (flow.tcpBits & T_MIDSTREAM ? L_TCP : L_TCP_HALF) : p === IPPROTO_UDP ? L_UDP : isIcmp ? L_ICMP : L_OTHER;
@@ -503,7 +534,8 @@ export class FlowTable implements StreamSink {
 
   private resetCounters(id: number, ts: number): void {
     const nb = id * NUM_STRIDE;
-    this.num.fill(0, nb + N_DIR, nb + N_ISN);
+    this.num.fill(0, nb + N_DIR, nb + NUM_STRIDE);
+    this.mom.fill(0, id * MOM_STRIDE, (id + 1) * MOM_STRIDE);
     this.flags.fill(0, id * FLAG_STRIDE, (id + 1) * FLAG_STRIDE);
     this.num[nb + N_FIRST_US] = ts;
     this.num[nb + N_ACTIVE_START_US] = ts;
@@ -586,9 +618,9 @@ export class FlowTable implements StreamSink {
     this.onEnd(flow, reason, false);
     this.unlink(id);
     this.removeSlot(id);
-    flow.live = false;
-    flow.stream0?.release();
-    flow.stream1?.release();
+    flow.markEnded();
+    this.streams.release(id * 2);
+    this.streams.release(id * 2 + 1);
     this.flows[id] = undefined;
     this.freeIds.push(id);
     this.stats.active--;
