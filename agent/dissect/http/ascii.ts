@@ -1,0 +1,136 @@
+/**
+ * Byte-level helpers for text protocols (HTTP/1.x heads, WebSocket handshakes). They work on
+ * `[start, end)` ranges of a buffer so that uninteresting header lines are skipped without
+ * creating strings; only values worth keeping are decoded, and always with a length cap.
+ */
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** ASCII bytes of a lower-case literal, for case-insensitive comparisons. */
+export function lit(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** True when `buf[start, end)` equals the lower-case literal `l`, ignoring ASCII case. */
+export function equalsCi(buf: Uint8Array, start: number, end: number, l: Uint8Array): boolean {
+  if (end - start !== l.length) return false;
+  for (let i = 0; i < l.length; i++) {
+    let c = buf[start + i]!;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== l[i]) return false;
+  }
+  return true;
+}
+
+/** True when `buf[start, …)` begins with the literal `l` (exact case). */
+export function startsWith(buf: Uint8Array, start: number, end: number, l: Uint8Array): boolean {
+  if (end - start < l.length) return false;
+  for (let i = 0; i < l.length; i++) if (buf[start + i] !== l[i]) return false;
+  return true;
+}
+
+/** Index of the first byte `b` in `[start, end)`, or -1. */
+export function indexOfByte(buf: Uint8Array, b: number, start: number, end: number): number {
+  const i = buf.indexOf(b, start);
+  return i < 0 || i >= end ? -1 : i;
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** First index in `[start, end)` that is not optional white space (SP / HTAB). */
+export function skipOws(buf: Uint8Array, start: number, end: number): number {
+  while (start < end && isOws(buf[start]!)) start++;
+  return start;
+}
+
+/** End of `[start, end)` with trailing optional white space removed. */
+export function trimOwsEnd(buf: Uint8Array, start: number, end: number): number {
+  while (end > start && isOws(buf[end - 1]!)) end--;
+  return end;
+}
+
+/** Decodes `[start, end)` as UTF-8 (invalid sequences replaced), keeping at most `maxBytes` bytes. */
+export function text(buf: Uint8Array, start: number, end: number, maxBytes: number): string {
+  if (end - start > maxBytes) end = start + maxBytes;
+  if (end <= start) return '';
+  return utf8.decode(buf.subarray(start, end));
+}
+
+/** RFC 9110 `tchar` (token characters), used for methods and header names. */
+export function isTchar(c: number): boolean {
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true;
+  switch (c) {
+    case 0x21: // !
+    case 0x23: // #
+    case 0x24: // $
+    case 0x25: // %
+    case 0x26: // &
+    case 0x27: // '
+    case 0x2a: // *
+    case 0x2b: // +
+    case 0x2d: // -
+    case 0x2e: // .
+    case 0x5e: // ^
+    case 0x5f: // _
+    case 0x60: // `
+    case 0x7c: // |
+    case 0x7e: // ~
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * A decimal number of at most `maxDigits` digits in `[start, end)` (nothing else allowed), or -1.
+ * 15 digits keep every accepted value exact in a float64.
+ */
+export function parseDecimal(buf: Uint8Array, start: number, end: number, maxDigits = 15): number {
+  const n = end - start;
+  if (n <= 0 || n > maxDigits) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** A hexadecimal number of at most `maxDigits` digits in `[start, end)`, or -1 (13 digits < 2^53). */
+export function parseHex(buf: Uint8Array, start: number, end: number, maxDigits = 13): number {
+  const n = end - start;
+  if (n <= 0 || n > maxDigits) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/** True when a comma-separated header value (e.g. `Connection: keep-alive, Upgrade`) lists `token` (any case). */
+export function hasToken(value: string | undefined, token: string): boolean {
+  if (!value) return false;
+  const want = token.toLowerCase();
+  let start = 0;
+  // Bounded by the value length (values are capped when kept).
+  while (start <= value.length) {
+    let end = value.indexOf(',', start);
+    if (end < 0) end = value.length;
+    const item = value.slice(start, end).trim().toLowerCase();
+    // `websocket` also matches `WebSocket/13`-style product tokens with a version.
+    if (item === want || item.startsWith(`${want}/`)) return true;
+    start = end + 1;
+  }
+  return false;
+}
