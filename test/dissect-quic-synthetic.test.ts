@@ -85,6 +85,9 @@ t.test('Retry, re-sent Initial, CRYPTO out of order over coalesced packets, 0-RT
   t.equal(m.versionName, 'v1');
   t.equal(m.clientHelloBytes, ch.length - 4);
   t.ok(r.events.some((e) => e.type === 'quic.retry'));
+  const hello = r.events.filter((e) => e.type === 'quic.client_hello');
+  t.equal(hello.length, 1, 'one client_hello event');
+  t.match(hello[0]?.data, { sni: 'retry.example', version: '0x00000001', alpn: ['h3', 'h3-29'] });
 });
 
 t.test('Version Negotiation: first version kept, the new one reported', async (t) => {

@@ -11,6 +11,16 @@
  * is linked to the earlier flow(s) (`migrations`). This catches NAT rebinding and clients that keep
  * their CID when moving; RFC 9000 §9.5 asks a migrating client to switch to a fresh CID (issued in
  * encrypted NEW_CONNECTION_ID frames), and such a move cannot be linked from the wire.
+ *
+ * Recognition (probe + payload), strongest first: a decrypted client Initial or clear-text gQUIC
+ * CHLO; long headers of a known version (CID lengths ≤ 20; Version Negotiation only when it lists
+ * a version we know); a short header whose DCID is a CID from the table (migration); a gQUIC REJ
+ * from the server; and, for flows to/from port 443 with short headers only, nDPI's heuristic
+ * (3 client short headers with the same first 8 DCID bytes and different last bytes).
+ * `version` is the client's first version (what nDPI reports); a later one after Version
+ * Negotiation is `finalVersion`. Initial keys come from the first Initial's DCID (RFC 9001 §5.2:
+ * they do not change when the client adopts the server's CID), falling back to the packet's own
+ * DCID (after a Retry, or when the first Initial was not captured).
  */
 import type { Direction } from '../../flow/flow-observer.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
@@ -223,7 +233,7 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
   }
 
   /** Decrypts a client Initial: keys of the first DCID (RFC 9001 §5.2), then of this packet's DCID (after Retry). */
-  function clientInitial(s: QuicState, buf: Uint8Array, start: number, ctx: DissectContext): void {
+  function clientInitial(s: QuicState, buf: Uint8Array, start: number, tsUs: number, ctx: DissectContext): void {
     const info = h.info;
     if (!info.salt || s.chState !== CH_PENDING) return;
     const dcid = buf.subarray(h.dcidOff, h.dcidOff + h.dcidLen);
@@ -249,10 +259,12 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
     s.meta.cryptoFrames += walk.cryptoFrames;
     if (walk.stop) ctx.count(walk.stop.startsWith('limit.') ? walk.stop : `malformed.${walk.stop}`);
     confirm(s, 'initial');
-    tryClientHello(s, info, ctx);
+    tryClientHello(s, info, tsUs, ctx);
+    // Keys are only needed until the ClientHello is settled.
+    if (s.chState !== CH_PENDING) s.keys.length = 0;
   }
 
-  function tryClientHello(s: QuicState, info: QuicVersionInfo, ctx: DissectContext): void {
+  function tryClientHello(s: QuicState, info: QuicVersionInfo, tsUs: number, ctx: DissectContext): void {
     const c = s.crypto;
     if (!c || s.chState !== CH_PENDING) return;
     const have = c.contiguous;
@@ -303,6 +315,9 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
     m.clientHelloBytes = len;
     s.chState = CH_DONE;
     shareHello(s);
+    const ev: Record<string, unknown> = { version: versionHex(info.wire), alpn: m.alpn, ja4: m.ja4 };
+    if (m.sni !== undefined) ev.sni = m.sni;
+    ctx.emit('quic.client_hello', tsUs, ev);
     c.release();
     s.crypto = null;
   }
@@ -401,7 +416,7 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
         const dcidHex = hexOf(buf, h.dcidOff, h.dcidLen);
         s.meta.dcid ??= dcidHex;
         if (s.retryScid && dcidHex === s.retryScid) s.meta.retryFollowed = true;
-        clientInitial(s, buf, start, ctx);
+        clientInitial(s, buf, start, tsUs, ctx);
       } else if (type === PT_0RTT) s.meta.zeroRtt++;
     } else if (type === PT_RETRY) {
       s.meta.retry++;
