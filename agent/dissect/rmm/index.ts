@@ -14,7 +14,7 @@ export const RMM_LIMITS = {
   /** UDP datagrams inspected per direction. */
   maxPacketsPerDirection: 8,
   /** payload() calls per flow before the classifier stops looking (bounds one-sided flows). */
-  maxCallsPerFlow: 64,
+  maxCallsPerFlow: 2048,
   /** Stream-start bytes kept per direction for the head signatures. */
   headBytes: HEAD_BYTES,
   /** Bytes of a TLS stream searched for AnyDesk certificate strings, per direction. */

@@ -63,8 +63,12 @@ function kexMeta(k: KexInit, fromClient: boolean): SshKexMeta {
   };
 }
 
+/** The chunk starts with `SSH-`, or is a shorter prefix of it (a stream split very early). */
 function startsWithSsh(buf: Uint8Array, off: number, len: number): boolean {
-  return len >= 4 && buf[off] === 0x53 && buf[off + 1] === 0x53 && buf[off + 2] === 0x48 && buf[off + 3] === 0x2d;
+  const n = Math.min(len, 4);
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) if (buf[off + i] !== 'SSH-'.charCodeAt(i)) return false;
+  return true;
 }
 
 function countProblem(s: SshState, dir: Direction, ctx: DissectContext): void {
