@@ -36,7 +36,10 @@ export interface NetflowCounters {
   recordsUnanchoredTime: number;
   /** Malformed input and limits hit, by kind (see README for the list). */
   errors: Record<string, number>;
-  /** Enterprise-specific fields seen in data records, `pen:id` → records (bounded, overflow under `other`). */
+  /**
+   * Enterprise-specific fields skipped in data records: `pen:id` → occurrences (a template may
+   * repeat a pair). Bounded by `maxEnterpriseFieldKeys`; the rest are counted under `other`.
+   */
   enterpriseFields: Record<string, number>;
 }
 

@@ -1,7 +1,7 @@
 import { Slot, VARLEN, slotFor } from './fields.js';
 import type { ParsedTemplate } from './template-sets.js';
 
-/** Counts data records that carried one (enterprise, field id) pair; shared by every template using it. */
+/** Occurrences of one (enterprise, field id) pair in data records; shared by every template using it. */
 export interface EnterpriseFieldCounter {
   readonly pen: number;
   readonly id: number;
