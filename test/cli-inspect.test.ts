@@ -78,3 +78,30 @@ t.test('the picket binary: help, exit codes, closed pipes', async (t) => {
   t.equal(piped.stdout.trim().split('\n').length, 1);
   t.notMatch(piped.stderr, /Error|at /, 'no stack trace on EPIPE');
 });
+
+t.test('picket replay paces packets by their timestamps and gives the same flows', async (t) => {
+  const { replayCommand, parseSpeed } = await import('../agent/cli/replay.js');
+  const run = async (argv: string[]): Promise<{ code: number; out: string; ms: number }> => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    stderr.resume();
+    const t0 = performance.now();
+    const code = await replayCommand.run(argv, { stdout, stderr });
+    return { code, out, ms: performance.now() - t0 };
+  };
+  const capture = 'samples/web-dns-ssh.pcap'; // 4.41 s of traffic (capinfos -u)
+  const fast = await run(['--speed', 'max', capture]);
+  const paced = await run(['--speed', '4', capture]);
+  const inspected = await inspect([capture]);
+  t.equal(fast.code, 0);
+  const uids = (text: string): number => text.trim().split('\n').length;
+  t.equal(uids(fast.out), uids(inspected.out), 'same number of flows as inspect');
+  t.equal(uids(paced.out), uids(inspected.out));
+  t.ok(paced.ms > 1050 && paced.ms < 5000, `4× replay of 4.41 s took ${paced.ms.toFixed(0)} ms (≥ 1.1 s)`);
+  t.ok(fast.ms < paced.ms, 'max is faster than paced');
+  t.equal(parseSpeed(undefined), 1);
+  t.equal(parseSpeed('max'), Infinity);
+  t.throws(() => parseSpeed('0'), /--speed must be a positive number or "max"/);
+});

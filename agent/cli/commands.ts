@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { inspectCommand } from './inspect.js';
+import { replayCommand } from './replay.js';
 
 /** Every sub-command, in the order `picket --help` lists them. Add a command with one line here. */
-export const COMMANDS: readonly Command[] = [inspectCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand];
