@@ -92,6 +92,9 @@ export const QUIC_LIMITS = {
   closeReasonBytes: 128,
 } as const;
 
+/** Strength of the evidence behind `detection` (a stronger one replaces a weaker one). */
+const DETECTION_RANK: Readonly<Record<QuicDetection, number>> = { initial: 5, long_header: 4, migration: 3, gquic_rej: 2, short_header_heuristic: 1 };
+
 const CH_PENDING = 0;
 const CH_DONE = 1;
 const CH_FAILED = 2;
@@ -184,8 +187,7 @@ export function createQuicDissector(opts: QuicDissectorOptions = {}): QuicDissec
   };
 
   function confirm(s: QuicState, how: QuicDetection): void {
-    const rank: Record<QuicDetection, number> = { initial: 5, long_header: 4, migration: 3, gquic_rej: 2, short_header_heuristic: 1 };
-    if (!s.confirmed || rank[how] > rank[s.detection]) s.detection = how;
+    if (!s.confirmed || DETECTION_RANK[how] > DETECTION_RANK[s.detection]) s.detection = how;
     s.confirmed = true;
   }
 
