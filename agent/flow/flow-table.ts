@@ -332,11 +332,14 @@ export class FlowTable implements StreamSink {
     const fb = flow.id * FLAG_STRIDE + dir * 8;
     const flags = this.flags;
     // Saturating 16-bit flag counters in bit order FIN SYN RST PSH ACK URG ECE CWR.
-    if (f !== 0) {
-      for (let bit = 0; bit < 8; bit++) {
-        if (f & (1 << bit) && flags[fb + bit] !== 0xffff) flags[fb + bit]!++;
-      }
-    }
+    if (f & 0x01 && flags[fb] !== 0xffff) flags[fb]!++;
+    if (f & 0x02 && flags[fb + 1] !== 0xffff) flags[fb + 1]!++;
+    if (f & 0x04 && flags[fb + 2] !== 0xffff) flags[fb + 2]!++;
+    if (f & 0x08 && flags[fb + 3] !== 0xffff) flags[fb + 3]!++;
+    if (f & 0x10 && flags[fb + 4] !== 0xffff) flags[fb + 4]!++;
+    if (f & 0x20 && flags[fb + 5] !== 0xffff) flags[fb + 5]!++;
+    if (f & 0x40 && flags[fb + 6] !== 0xffff) flags[fb + 6]!++;
+    if (f & 0x80 && flags[fb + 7] !== 0xffff) flags[fb + 7]!++;
     let bits = flow.tcpBits;
     const id = flow.id;
     const ib = id * INT_STRIDE;
