@@ -36,7 +36,8 @@ function field(line: string, name: string): string | undefined {
 export function readNdpiOut(path: string): NdpiFlow[] {
   const out: NdpiFlow[] = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = /^\s*\d+\s+(\w+)\s+(\S+)\s+<?->\s+(\S+)\s+\[proto: ([^\]]*)\]/.exec(line);
+    // Some lines carry tags such as `[VLAN: 10]` between the endpoints and the protocol.
+    const m = /^\s*\d+\s+(\w+)\s+(\S+)\s+<?->\s+(\S+)\s+(?:\[(?!proto:)[^\]]*\]\s*)*\[proto: ([^\]]*)\]/.exec(line);
     if (!m) continue;
     const proto = m[4]!;
     const name = proto.includes('/') ? proto.slice(proto.indexOf('/') + 1) : proto;
