@@ -374,12 +374,14 @@ export class NetflowDecoder {
     const s = this.s;
     const exporterIp = session.exporterIp;
     let n = 0;
+    let truncated = false;
     // Each record consumes ≥ minLength ≥ 1 bytes, so at most (end - p) records.
     while (end - p >= t.minLength) {
       s.reset();
       const q = readRecord(t, b, p, end, s);
       if (q < 0) {
         countError(c, NetflowError.truncatedRecord);
+        truncated = true;
         break;
       }
       p = q;
@@ -393,7 +395,7 @@ export class NetflowDecoder {
       this.deliver(ctx, session, exporterIp, session.domain, samplingFor(s, session, this.o.defaultSamplingInterval));
     }
     // Fewer bytes than one record are padding (RFC 7011 §3.3.1); a non-empty set with no record is not.
-    if (n === 0 && end - p >= 4) countError(c, NetflowError.setShorterThanRecord);
+    if (n === 0 && !truncated && end - p >= 4) countError(c, NetflowError.setShorterThanRecord);
     t.records += n;
     if (!t.isOptions) for (const e of t.enterpriseCounters) e.records += n;
   }
