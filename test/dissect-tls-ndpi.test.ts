@@ -50,7 +50,7 @@ interface Tally {
 }
 const tally = (): Tally => ({ n: 0, agree: 0, diffs: [] });
 const ja4Verdicts = new Map<string, number>();
-const T = { ja3c: tally(), ja3s: tally(), sni: tally(), ja4: tally(), ja4raw: tally(), issuer: tally(), subject: tally(), validity: tally(), sha1: tally() };
+const T = { ja3c: tally(), ja3s: tally(), sni: tally(), ja4: tally(), ja4raw: tally(), issuer: tally(), subject: tally(), validity: tally(), sha1: tally(), fatalAlert: tally() };
 
 function count(x: Tally, ok: boolean, what: string): void {
   x.n++;
@@ -95,6 +95,7 @@ t.test('TLS flows agree with nDPI', async (t) => {
   t.equal(T.subject.agree, T.subject.n, 'certificate subject');
   t.equal(T.validity.agree, T.validity.n, 'certificate validity');
   t.equal(T.sha1.agree, T.sha1.n, 'certificate SHA-1');
+  t.ok(T.fatalAlert.n >= 1 && T.fatalAlert.agree === T.fatalAlert.n, 'fatal alerts');
   t.ok(T.ja3c.n >= 380 && T.ja4.n >= 380, 'the corpus still has its TLS flows');
 });
 
@@ -176,5 +177,6 @@ function compare(id: string, f: NdpiFlow, m: TlsMeta | undefined): void {
     const [a, b] = validity.split(' - ');
     count(T.validity, leaf?.notBeforeUs === ndpiTime(a!) && leaf?.notAfterUs === ndpiTime(b!), `${id}: nDPI ${validity} we ${leaf?.notBeforeUs} ${leaf?.notAfterUs}`);
   }
+  if (f.risks.includes('TLS Fatal Alert')) count(T.fatalAlert, !!m?.alerts.some((a) => a.level === 'fatal'), `${id}: nDPI saw a fatal alert, we ${JSON.stringify(m?.alerts)}`);
   if (sha1 !== undefined) count(T.sha1, leaf?.sha1 === sha1.replace(/:/g, ''), `${id}: nDPI ${sha1} we ${leaf?.sha1}`);
 }

@@ -186,10 +186,14 @@ t.test('ClientHello fields and malformed input', async (t) => {
   t.match(parseClientHello(oddCiphers), { ok: false, reason: 'client_hello.cipher_suites_length' });
   const noComp = Uint8Array.from([...u16(0x0303), ...new Array<number>(32).fill(0), 0, ...list16([1]), 0]);
   t.match(parseClientHello(noComp), { ok: false, reason: 'client_hello.no_compression_methods' });
-  // An extension whose length runs past the block.
-  const overrun = clientHello({ ciphers: [1], extensions: [[0x0000, sni('a.b')]] });
-  overrun[overrun.length - 9] = 0x7f;
-  t.match(parseClientHello(overrun), { ok: false });
+  // An extension whose length runs past the block: the ones before it are kept and it is flagged.
+  const overrun = clientHello({ ciphers: [1], extensions: [[0x0000, sni('a.b')], [0x0017, []]] });
+  overrun[overrun.length - 1] = 0x7f;
+  const o = parseClientHello(overrun);
+  t.ok(o.ok && o.value.extensionsOverrun && o.value.sni === 'a.b' && o.value.extensions.length === 1);
+  // The extensions block itself longer than the message: incomplete.
+  const short = clientHello({ ciphers: [1], extensions: [[0x0017, []]] });
+  t.match(parseClientHello(short.subarray(0, short.length - 2)), { ok: false, kind: 'incomplete' });
   // A malformed ALPN inside a sound extension block is reported, the rest still parses.
   const badAlpn = parseClientHello(clientHello({ ciphers: [1], extensions: [[0x0010, [0, 9, 5, 1]], [0x0000, sni('ok.test')]] }));
   t.ok(badAlpn.ok);

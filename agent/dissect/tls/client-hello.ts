@@ -70,6 +70,8 @@ export interface ClientHello {
   signatureAlgorithms: number[];
   /** quic_transport_parameters (0x39, or draft 0xffa5) extension data, raw. */
   quicTransportParameters?: Uint8Array;
+  /** An extension's length ran past the extensions block; the extensions before it are kept. */
+  extensionsOverrun: boolean;
   /** Extensions whose inner structure did not parse (kept in `extensions`, fields left empty). */
   malformedExtensions: number[];
   /** Names of CLIENT_HELLO_LIMITS that hit (lists were truncated). */
@@ -193,6 +195,7 @@ export function parseClientHello(body: Uint8Array): ParseResult<ClientHello> {
     supportedGroups: [],
     ecPointFormats: [],
     signatureAlgorithms: [],
+    extensionsOverrun: false,
     malformedExtensions: [],
     limitsHit: [],
   };
@@ -217,7 +220,12 @@ export function parseClientHello(body: Uint8Array): ParseResult<ClientHello> {
     const type = ext.u16();
     const len = ext.u16();
     const data = ext.bytes(len);
-    if (ext.failed) return malformed('client_hello.extension_overrun');
+    if (ext.failed) {
+      // An extension runs past the block (corrupt or fuzzed hello): keep the ones before it, as
+      // nDPI and Wireshark do, so the flow still gets SNI and fingerprints; say so.
+      ch.extensionsOverrun = true;
+      break;
+    }
     if (ch.extensions.length >= L.maxExtensions) {
       extDropped = true;
       continue;

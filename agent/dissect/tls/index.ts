@@ -64,6 +64,7 @@ export interface TlsState {
   clientHello: boolean;
   serverHello: boolean;
   certificates: boolean;
+  clientCertificates: boolean;
   /** Version the server picked (0 until ServerHello). */
   version: number;
   clientSessionId: string;
@@ -79,7 +80,8 @@ function sinkFor(s: TlsState, dir: Direction): RecordSink {
   const from = dir === 0 ? 'client' : 'server';
   return {
     wantHandshake(type) {
-      if (dir === 0) return type === HS_CLIENT_HELLO && !s.clientHello;
+      // TLS ≤ 1.2 client certificates (mutual TLS) travel in clear too.
+      if (dir === 0) return (type === HS_CLIENT_HELLO && !s.clientHello) || (type === HS_CERTIFICATE && !s.clientCertificates);
       if (type === HS_SERVER_HELLO) return true;
       // TLS 1.3 certificates are encrypted; a 1.3 stream is marked encrypted before they come.
       return type === HS_CERTIFICATE && !s.certificates;
@@ -87,7 +89,8 @@ function sinkFor(s: TlsState, dir: Direction): RecordSink {
     handshake(type, body, tsUs) {
       if (type === HS_CLIENT_HELLO) onClientHello(s, body, tsUs);
       else if (type === HS_SERVER_HELLO) onServerHello(s, body, tsUs);
-      else if (type === HS_CERTIFICATE) onCertificate(s, body, tsUs);
+      else if (type === HS_CERTIFICATE && dir === 1) onCertificate(s, body, tsUs);
+      else if (type === HS_CERTIFICATE) onClientCertificate(s, body);
     },
     alert(level, code, tsUs) {
       if (s.meta.alerts.length >= TLS_LIMITS.maxAlerts) return s.ctx.count('limit.alerts');
@@ -133,6 +136,7 @@ function onClientHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   const m = s.meta;
   for (const lim of ch.limitsHit) s.ctx.count(`limit.client_hello.${lim}`);
   if (ch.malformedExtensions.length) s.ctx.count('malformed.client_hello.extension');
+  if (ch.extensionsOverrun) s.ctx.count('malformed.client_hello.extension_overrun');
   if (ch.sni !== undefined) m.sni = ch.sni;
   m.alpn = ch.alpn;
   const j3 = ja3(ch);
@@ -217,6 +221,13 @@ function onCertificate(s: TlsState, body: Uint8Array, tsUs: number): void {
   });
 }
 
+function onClientCertificate(s: TlsState, body: Uint8Array): void {
+  s.clientCertificates = true;
+  const chain = parseCertificateChain(body, TLS_LIMITS.maxCertificates);
+  for (const c of chain.problems) s.ctx.count(c);
+  s.meta.clientCertificates = chain.certificates;
+}
+
 /** Could these bytes start a TLS record? (Also matches a first segment shorter than a header.) */
 export function looksLikeTlsRecord(buf: Uint8Array, off: number, len: number, dir: Direction): boolean {
   if (len < 1) return false;
@@ -240,7 +251,7 @@ export function looksLikeTlsRecord(buf: Uint8Array, off: number, len: number, di
 /** The preamble kind from the first byte of a segment that probe() accepted as a preamble. */
 function preambleKind(b0: number, dir: Direction): TunnelKind {
   if (dir === 1) return 'starttls';
-  return b0 === 4 ? 'socks4' : b0 === 5 ? 'socks5' : b0 === 0x43 ? 'http-connect' : 'starttls';
+  return b0 === 3 ? 'rdp' : b0 === 4 ? 'socks4' : b0 === 5 ? 'socks5' : b0 === 0x43 ? 'http-connect' : 'starttls';
 }
 
 /** Done when both directions stopped, or both reached encrypted application data. */
@@ -274,6 +285,7 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
       clientHello: false,
       serverHello: false,
       certificates: false,
+      clientCertificates: false,
       version: 0,
       clientSessionId: '',
       appData: [false, false],

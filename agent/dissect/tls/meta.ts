@@ -78,6 +78,8 @@ export interface TlsMeta {
   ecPointFormats: number[];
   /** Server chain in clear (TLS ≤ 1.2), leaf first (read by others). */
   serverCertificates: TlsCertificate[];
+  /** Client chain in clear (TLS ≤ 1.2 mutual TLS), leaf first. */
+  clientCertificates: TlsCertificate[];
   /** Leaf certificate facts (read by others). */
   selfSigned?: boolean;
   expired?: boolean;
@@ -106,6 +108,7 @@ export function emptyMeta(): TlsMeta {
     supportedVersions: [],
     ecPointFormats: [],
     serverCertificates: [],
+    clientCertificates: [],
     alerts: [],
     helloRetryRequest: false,
     records: [0, 0],
@@ -135,10 +138,9 @@ function hexList(values: number[]): string[] {
   return values.map((v) => `0x${v.toString(16).padStart(4, '0')}`);
 }
 
-/** ECS mapping: `tls.*` where ECS names a field, `picket.tls.*` for the rest. */
-export function tlsEcs(m: TlsMeta): Record<string, unknown> {
-  const leaf = m.serverCertificates[0];
-  const x509 = leaf
+/** ECS `x509.*` of one certificate. */
+function x509Ecs(leaf: TlsCertificate | undefined): Record<string, unknown> | undefined {
+  return leaf
     ? {
         subject: {
           common_name: leaf.subjectCN !== undefined ? [leaf.subjectCN] : undefined,
@@ -156,6 +158,12 @@ export function tlsEcs(m: TlsMeta): Record<string, unknown> {
         alternative_names: leaf.san.length ? leaf.san : undefined,
       }
     : undefined;
+}
+
+/** ECS mapping: `tls.*` where ECS names a field, `picket.tls.*` for the rest. */
+export function tlsEcs(m: TlsMeta): Record<string, unknown> {
+  const leaf = m.serverCertificates[0];
+  const cleaf = m.clientCertificates[0];
   return compact({
     tls: {
       version: m.version,
@@ -168,10 +176,14 @@ export function tlsEcs(m: TlsMeta): Record<string, unknown> {
         ja3: m.ja3,
         ja4: m.ja4,
         supported_ciphers: m.supportedCiphers.length ? m.supportedCiphers : undefined,
+        x509: x509Ecs(cleaf),
+        hash: cleaf ? { sha256: cleaf.sha256, sha1: cleaf.sha1 } : undefined,
+        subject: cleaf?.subject,
+        issuer: cleaf?.issuer,
       },
       server: {
         ja3s: m.ja3s,
-        x509,
+        x509: x509Ecs(leaf),
         hash: leaf ? { sha256: leaf.sha256, sha1: leaf.sha1 } : undefined,
         not_before: iso(leaf?.notBeforeUs),
         not_after: iso(leaf?.notAfterUs),

@@ -1,13 +1,13 @@
 /**
  * TLS after a plaintext preamble: an HTTP CONNECT exchange (RFC 9110 §9.3.6), a SOCKS4/SOCKS5
- * (RFC 1928) handshake, or a STARTTLS upgrade (SMTP RFC 3207, POP3/IMAP RFC 2595, FTP RFC 4217)
- * comes first, then the TLS records. We recognise the opening (the client's for proxies, the
+ * (RFC 1928) handshake, a STARTTLS upgrade (SMTP RFC 3207, POP3/IMAP RFC 2595, FTP RFC 4217), or
+ * RDP's X.224 connection request/confirm with TLS security ([MS-RDPBCGR] 1.3.1.1) comes first, then the TLS records. We recognise the opening (the client's for proxies, the
  * server's greeting for STARTTLS) and then scan each direction, bounded, for its hello record.
  */
 import type { Direction } from '../../flow/flow-observer.js';
 import { MAX_RECORD_LENGTH } from './record-stream.js';
 
-export type TunnelKind = 'http-connect' | 'socks4' | 'socks5' | 'starttls';
+export type TunnelKind = 'http-connect' | 'socks4' | 'socks5' | 'starttls' | 'rdp';
 
 const CONNECT = [0x43, 0x4f, 0x4e, 0x4e, 0x45, 0x43, 0x54, 0x20]; // "CONNECT "
 
@@ -29,6 +29,10 @@ export function tunnelPreamble(buf: Uint8Array, off: number, len: number, dir: D
   }
   if (len >= CONNECT.length && CONNECT.every((c, i) => buf[off + i] === c)) return 'http-connect';
   const v = buf[off];
+  // RDP: TPKT (version 3, reserved 0, length) carrying an X.224 Connection Request (code 0xE0).
+  if (v === 3 && len >= 7 && buf[off + 1] === 0 && ((buf[off + 2]! << 8) | buf[off + 3]!) === len && (buf[off + 5]! & 0xf0) === 0xe0) {
+    return 'rdp';
+  }
   // SOCKS4/4a CONNECT: VN=4 CD=1 DSTPORT DSTIP USERID NUL [DOMAIN NUL]
   if (v === 4 && len >= 9 && buf[off + 1] === 1 && buf[off + len - 1] === 0) return 'socks4';
   // SOCKS5 greeting: VER=5 NMETHODS METHODS…, possibly followed at once by the request (VER=5).

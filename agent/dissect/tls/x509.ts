@@ -16,7 +16,7 @@ export const X509_LIMITS = {
   /** Extensions read per certificate. */
   maxExtensions: 64,
   /** subjectAltName entries kept. */
-  maxSans: 64,
+  maxSans: 256,
   /** Serial number octets (RFC 5280 §4.1.2.2 caps conforming serials at 20). */
   maxSerialBytes: 32,
 } as const;
@@ -39,6 +39,8 @@ const ATTR: Readonly<Record<string, string>> = {
   '0.9.2342.19200300.100.1.1': 'UID',
   '0.9.2342.19200300.100.1.25': 'DC',
   '1.2.840.113549.1.9.1': 'emailAddress',
+  '1.3.6.1.4.1.311.60.2.1.1': 'jurisdictionL',
+  '1.3.6.1.4.1.311.60.2.1.2': 'jurisdictionST',
   '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
 };
 
