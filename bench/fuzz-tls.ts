@@ -8,6 +8,7 @@
  * Every case must not throw and must stay within the declared limits.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/fuzz-tls.js [cases=1000000] [seed=1]
+ *   node dist/bench/fuzz-tls.js cost FILE.pcap…     (CPU cost of the dissector on captures)
  *
  * The functions are exported for the short version in test/dissect-tls-fuzz.test.ts.
  */
@@ -327,7 +328,50 @@ export const FUZZ_CAPTURES = [
   '../shared/corpora/ndpi/pcap/anydesk.pcapng',
 ];
 
+/**
+ * CPU cost of the TLS dissector on captures: the pipeline without dissectors vs with TLS only
+ * (best of `reps`), and DissectStage's own per-dissector timer.
+ */
+async function cost(paths: readonly string[], reps = 3): Promise<void> {
+  const { FileSource } = await import('../agent/source/file-source.js');
+  const { PacketPipeline } = await import('../agent/pipeline/packet-pipeline.js');
+  const { DissectStage } = await import('../agent/dissect/dissect-stage.js');
+  const once = async (dissectors: Dissector[], timing: boolean) => {
+    const stage = new DissectStage({ dissectors });
+    stage.timing = timing;
+    let flows = 0;
+    let tls = 0;
+    const pipeline = new PacketPipeline({
+      observer: stage,
+      onRecord: (r) => {
+        flows++;
+        if (r.app['tls']) tls++;
+      },
+    });
+    const t0 = performance.now();
+    const stats = await new FileSource(paths).run(pipeline);
+    pipeline.finish();
+    return { ms: performance.now() - t0, packets: stats.packets, flows, tls, tlsMs: stage.timeMs.get('tls') ?? 0 };
+  };
+  let base = Infinity;
+  let withTls = Infinity;
+  let last = await once([tlsDissector as Dissector], true);
+  for (let i = 0; i < reps; i++) {
+    base = Math.min(base, (await once([], false)).ms);
+    withTls = Math.min(withTls, (await once([tlsDissector as Dissector], false)).ms);
+  }
+  last = await once([tlsDissector as Dissector], true);
+  console.log(`${paths.length} captures, ${last.packets} packets, ${last.flows} flows, ${last.tls} with TLS metadata`);
+  console.log(`pipeline without dissectors: ${base.toFixed(0)} ms (${Math.round(last.packets / (base / 1000))} packets/s)`);
+  console.log(`pipeline with TLS:           ${withTls.toFixed(0)} ms (${Math.round(last.packets / (withTls / 1000))} packets/s)`);
+  console.log(`TLS dissector time (DissectStage timer): ${last.tlsMs.toFixed(1)} ms = ${((last.tlsMs * 1000) / Math.max(1, last.tls)).toFixed(1)} µs per TLS flow`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'cost') {
+    await cost(process.argv.slice(3));
+    return;
+  }
   const cases = Number(process.argv[2] ?? 1_000_000);
   const seed = Number(process.argv[3] ?? 1);
   const streams = await collectStreams(FUZZ_CAPTURES);

@@ -35,7 +35,7 @@ export function parseCertificateChain(body: Uint8Array, max: number): ChainResul
       out.problems.push('limit.certificates');
       break;
     }
-    const c = parseCertificate(der);
+    const c = parseCertificate(der, out.certificates.length === 0);
     if (!c.ok) {
       out.problems.push(`malformed.${c.reason}`);
       continue;

@@ -6,7 +6,7 @@
  *   JA3  = legacy_version,ciphers,extensions,supported_groups,ec_point_formats
  *   JA3S = legacy_version,cipher,extensions
  */
-import { createHash } from 'node:crypto';
+import { hexDigest } from './digest.js';
 import type { ClientHello } from './client-hello.js';
 import { isGrease } from './grease.js';
 
@@ -26,7 +26,7 @@ function join(values: readonly number[]): string {
 }
 
 function md5(s: string): string {
-  return createHash('md5').update(s).digest('hex');
+  return hexDigest('md5', s);
 }
 
 /** JA3 of a ClientHello. */

@@ -8,7 +8,7 @@
  *
  * GREASE (RFC 8701) is ignored everywhere: counts, lists, versions and signature algorithms.
  */
-import { createHash } from 'node:crypto';
+import { hexDigest } from './digest.js';
 import type { ClientHello } from './client-hello.js';
 import { isGrease } from './grease.js';
 import { hex, hex4 } from './text.js';
@@ -63,14 +63,16 @@ function two(n: number): string {
 }
 
 function hash12(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 12);
+  return hexDigest('sha256', s).slice(0, 12);
 }
 
 function sortedHexList(values: readonly number[], skip?: (v: number) => boolean): string {
   const kept: number[] = [];
   for (const v of values) if (!isGrease(v) && !(skip && skip(v))) kept.push(v);
   kept.sort((x, y) => x - y);
-  return kept.map(hex4).join(',');
+  let s = '';
+  for (let i = 0; i < kept.length; i++) s += i ? `,${hex4(kept[i]!)}` : hex4(kept[i]!);
+  return s;
 }
 
 /**

@@ -18,6 +18,7 @@ export interface TlsCertificate {
   selfSigned: boolean;
   /** Upper-case hex SHA-256 of the DER. */
   sha256: string;
+  /** Upper-case hex SHA-1 of the DER; leaf only ('' for the rest of the chain). */
   sha1: string;
   serial: string;
   /** Organisation names (O) of subject and issuer, for RMM/vendor matching. */

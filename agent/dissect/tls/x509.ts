@@ -3,7 +3,7 @@
  * clear: subject, issuer, validity, serial, subjectAltName, fingerprints. No signature checks:
  * "self-signed" means subject == issuer (byte-equal Names), which is what a sensor can see.
  */
-import { createHash } from 'node:crypto';
+import { hexDigest } from './digest.js';
 import { incomplete, malformed, ok, type ParseResult } from '../../util/result.js';
 import { TAG, children, oidString, readTlv, type Tlv } from './der.js';
 
@@ -67,7 +67,7 @@ export interface X509Cert {
   sanIp: string[];
   /** Subject and issuer Names are byte-equal. */
   selfSigned: boolean;
-  /** Upper-case hex of the DER's SHA-256 and SHA-1 (ECS `hash.sha256`/`hash.sha1`). */
+  /** Upper-case hex of the DER's SHA-256 and SHA-1 (ECS `hash.sha256`/`hash.sha1`; SHA-1 '' when not asked for). */
   sha256: string;
   sha1: string;
   /** Something inside did not parse; the fields above hold what did. */
@@ -76,8 +76,13 @@ export interface X509Cert {
 
 const decoderUtf8 = new TextDecoder('utf-8', { fatal: false });
 
+// C0 and C1 control characters and DEL.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 /** Replaces control characters so certificate text cannot corrupt logs. */
 function clean(s: string, max: number): string {
+  // Fast path: nearly every certificate string is clean.
+  if (!CONTROL.test(s)) return s.length > max ? s.slice(0, max) : s;
   let out = '';
   for (const ch of s) {
     if (out.length >= max) break;
@@ -96,12 +101,9 @@ function stringValue(buf: Uint8Array, t: Tlv): string | undefined {
       return clean(decoderUtf8.decode(raw), max);
     case TAG.printableString:
     case TAG.ia5String:
-    case TAG.teletexString: {
+    case TAG.teletexString:
       // Teletex (T.61) is treated as Latin-1, as OpenSSL and Wireshark do in practice.
-      let s = '';
-      for (let i = 0; i < raw.length; i++) s += String.fromCharCode(raw[i]!);
-      return clean(s, max);
-    }
+      return clean(Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1'), max);
     case TAG.bmpString: {
       let s = '';
       for (let i = 0; i + 1 < raw.length; i += 2) s += String.fromCharCode((raw[i]! << 8) | raw[i + 1]!);
@@ -128,8 +130,11 @@ function hexUpper(buf: Uint8Array, start: number, end: number): string {
 }
 
 /** RFC 4514 §2.4 escaping of an attribute value. */
+const DN_SPECIAL = /[\\,+"<>;=]/;
+const DN_SPECIAL_ALL = /[\\,+"<>;=]/g;
+
 function escapeDn(v: string): string {
-  let s = v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`);
+  let s = DN_SPECIAL.test(v) ? v.replace(DN_SPECIAL_ALL, (c) => `\\${c}`) : v;
   if (s.startsWith('#') || s.startsWith(' ')) s = `\\${s}`;
   if (s.endsWith(' ') && s.length > 1) s = `${s.slice(0, -1)}\\ `;
   return s;
@@ -265,8 +270,11 @@ function equalBytes(buf: Uint8Array, a: Tlv, b: Tlv): boolean {
   return true;
 }
 
-/** Parses one DER certificate. Never throws; `partial` marks a certificate read only in part. */
-export function parseCertificate(der: Uint8Array): ParseResult<X509Cert> {
+/**
+ * Parses one DER certificate. Never throws; `partial` marks a certificate read only in part.
+ * `withSha1`: also hash with SHA-1 (ECS `hash.sha1`; the leaf needs it, chain certificates not).
+ */
+export function parseCertificate(der: Uint8Array, withSha1 = true): ParseResult<X509Cert> {
   const top = readTlv(der, 0, der.length);
   if (!top) return der.length < 4 ? incomplete('x509.short') : malformed('x509.outer');
   if (top.tag !== TAG.sequence) return malformed('x509.outer');
@@ -301,8 +309,8 @@ export function parseCertificate(der: Uint8Array): ParseResult<X509Cert> {
     sanDns: [],
     sanIp: [],
     selfSigned: equalBytes(der, subjectT, issuerT),
-    sha256: createHash('sha256').update(der.subarray(top.at, top.end)).digest('hex').toUpperCase(),
-    sha1: createHash('sha1').update(der.subarray(top.at, top.end)).digest('hex').toUpperCase(),
+    sha256: hexDigest('sha256', der.subarray(top.at, top.end)).toUpperCase(),
+    sha1: withSha1 ? hexDigest('sha1', der.subarray(top.at, top.end)).toUpperCase() : '',
     partial: !fields.ok || !issuer.ok || !subject.ok,
   };
   if (validity.tag === TAG.sequence) {
