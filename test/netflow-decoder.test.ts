@@ -417,3 +417,22 @@ t.test('headers: short, unknown version, IPFIX length mismatch', async (t) => {
   t.same(s.errors, { short_header: 4, bad_version: 1, bad_message_length: 1 });
   t.equal(s.packets, 7);
 });
+
+t.test('a biflow whose forward direction is empty is turned around', async (t) => {
+  const { dec, recs } = decoder();
+  const fields: FieldSpec[] = [
+    { id: 8, len: 4 }, { id: 12, len: 4 }, { id: 4, len: 1 }, { id: 32, len: 2 }, { id: 1, len: 4 }, { id: 2, len: 4 }, { id: 6, len: 1 },
+    { id: 1, len: 4, pen: 29305 }, { id: 2, len: 4, pen: 29305 }, { id: 32, len: 2, pen: 29305 }, { id: 6, len: 1, pen: 29305 },
+    { id: 7, len: 2 }, { id: 11, len: 2 },
+  ];
+  const rec = (proto: number, revTypeCode: number, revFlags: number): Uint8Array =>
+    concat(ip('10.0.0.1'), ip('10.0.0.2'), u8(proto), u16(0), u32(0), u32(0), u8(0), u32(280), u32(5), u16(revTypeCode), u8(revFlags), u16(1234), u16(80));
+  dec.decode(ipfix(1, T0, [templateSet(10, [{ id: 256, fields }]), dataSet(256, [rec(1, 0x0303, 0), rec(6, 0, 0x12)])]), EXPORTER, 1, NOW);
+  const [icmp, tcp] = recs as [FlowRecord, FlowRecord];
+  t.same([icmp.client.ip, icmp.server.ip, icmp.client.port, icmp.server.port], ['10.0.0.2', '10.0.0.1', 3, 3], 'type/code from the reverse icmpTypeCode');
+  t.same([icmp.c2s.packets, icmp.c2s.bytes, icmp.s2c.packets], [5, 280, 0]);
+  t.equal(icmp.state, 'new');
+  t.same([tcp.client.ip, tcp.client.port, tcp.server.ip, tcp.server.port], ['10.0.0.2', 80, '10.0.0.1', 1234]);
+  t.equal(tcp.c2s.tcpFlags?.syn, 1, 'flags follow the direction');
+  t.equal(tcp.tcp?.syn, true);
+});

@@ -85,6 +85,7 @@ export const Slot = {
   RevEndDeltaUs: 66,
   RevEndSysUptime: 67,
   RevStartSysUptime: 68,
+  RevIcmpTypeCode: 69,
 } as const;
 /** One of the Slot values. */
 export type Slot = (typeof Slot)[keyof typeof Slot];
@@ -163,6 +164,8 @@ const REVERSE: ReadonlyMap<number, Slot> = new Map<number, Slot>([
   [2, Slot.RevPackets],
   [6, Slot.RevTcpFlags],
   [21, Slot.RevEndSysUptime],
+  [32, Slot.RevIcmpTypeCode],
+  [139, Slot.RevIcmpTypeCode],
   [22, Slot.RevStartSysUptime],
   [85, Slot.RevTotalOctets],
   [86, Slot.RevTotalPackets],

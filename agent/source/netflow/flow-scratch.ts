@@ -41,6 +41,8 @@ export class FlowScratch {
   srcAs = -1;
   dstAs = -1;
   icmpTypeCode = -1;
+  /** RFC 5103 reverse icmpTypeCode: the type/code of the reverse direction's messages. */
+  revIcmpTypeCode = -1;
   icmpType = -1;
   icmpCode = -1;
   vlan = -1;
@@ -85,7 +87,7 @@ export class FlowScratch {
     this.srcPort = this.dstPort = -1;
     this.hasSrc4 = this.hasDst4 = this.hasSrc6 = this.hasDst6 = false;
     this.inIf = this.outIf = this.srcAs = this.dstAs = -1;
-    this.icmpTypeCode = this.icmpType = this.icmpCode = -1;
+    this.icmpTypeCode = this.revIcmpTypeCode = this.icmpType = this.icmpCode = -1;
     this.vlan = this.flowEndReason = this.direction = this.ipVersion = -1;
     this.startUptimeMs = this.endUptimeMs = -1;
     this.startAbsMs = this.endAbsMs = NaN;
@@ -218,6 +220,7 @@ export class FlowScratch {
       case Slot.RevEndDeltaUs: this.revEndDeltaUs = v; return;
       case Slot.RevEndSysUptime: this.revEndUptimeMs = v; return;
       case Slot.RevStartSysUptime: this.revStartUptimeMs = v; return;
+      case Slot.RevIcmpTypeCode: this.revIcmpTypeCode = v & 0xffff; return;
       default: return;
     }
   }

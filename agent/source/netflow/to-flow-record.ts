@@ -182,20 +182,37 @@ export function toFlowRecord(
 ): FlowRecord | undefined {
   const ipVersion = recordIpVersion(s);
   if (ipVersion === 0) return undefined;
-  const srcBytes = ipVersion === 4 ? s.src4 : s.src6;
-  const dstBytes = ipVersion === 4 ? s.dst4 : s.dst6;
   const protocol = s.protocol >= 0 ? s.protocol : 0;
   const isTcp = protocol === 6;
   const isIcmp = protocol === 1 || protocol === 58;
 
-  let sport = s.srcPort >= 0 ? s.srcPort : 0;
-  let dport = s.dstPort >= 0 ? s.dstPort : 0;
+  // Forward counters: delta counts, else totals, else post-processing counts, else initiator counts.
+  const m = sampling > 0 ? sampling : 1;
+  const fwdPackets = firstOf(s.packets, s.totalPackets, s.postPackets >= 0 ? s.postPackets : s.initiatorPackets) * m;
+  const fwdBytes = firstOf(s.octets, s.totalOctets, s.postOctets >= 0 ? s.postOctets : s.initiatorOctets) * m;
+  // Reverse counters: RFC 5103 reverse IEs, else responder counts (NSEL / RFC 5102 biflow).
+  const revPackets = firstOf(s.revPackets, s.revTotalPackets, s.responderPackets) * m;
+  const revBytes = firstOf(s.revOctets, s.revTotalOctets, s.responderOctets) * m;
+  // A biflow whose forward direction saw nothing (softflowd orders endpoints by address, not by
+  // who spoke first): the side that sent is the client.
+  const swap = fwdPackets === 0 && revPackets > 0;
+
+  const src = ipVersion === 4 ? s.src4 : s.src6;
+  const dst = ipVersion === 4 ? s.dst4 : s.dst6;
+  const cliBytes = swap ? dst : src;
+  const srvBytes = swap ? src : dst;
+  const rawSport = swap ? s.dstPort : s.srcPort;
+  const rawDport = swap ? s.srcPort : s.dstPort;
+  let sport = rawSport >= 0 ? rawSport : 0;
+  let dport = rawDport >= 0 ? rawDport : 0;
   if (isIcmp) {
     // ICMP type/code as the client/server "ports" (as Zeek and the packet path do). Exporters
     // without ICMP fields put type·256+code in the destination port (Cisco convention).
-    let type = s.icmpType;
-    let code = s.icmpCode;
-    const tc = s.icmpTypeCode >= 0 ? s.icmpTypeCode : s.dstPort >= 0 ? s.dstPort : -1;
+    // After a swap the messages are the reverse direction's: its reverse type/code field.
+    let type = swap ? -1 : s.icmpType;
+    let code = swap ? -1 : s.icmpCode;
+    const typeCodeField = swap ? s.revIcmpTypeCode : s.icmpTypeCode;
+    const tc = typeCodeField >= 0 ? typeCodeField : rawDport;
     if (type < 0 && tc >= 0) {
       type = tc >> 8;
       code = tc & 0xff;
@@ -210,23 +227,16 @@ export function toFlowRecord(
     dport = code < 0 ? 0 : code;
   }
 
-  // Forward counters: delta counts, else totals, else post-processing counts, else initiator counts.
-  const m = sampling > 0 ? sampling : 1;
-  const c2sPackets = firstOf(s.packets, s.totalPackets, s.postPackets >= 0 ? s.postPackets : s.initiatorPackets) * m;
-  const c2sBytes = firstOf(s.octets, s.totalOctets, s.postOctets >= 0 ? s.postOctets : s.initiatorOctets) * m;
-  // Reverse counters: RFC 5103 reverse IEs, else responder counts (NSEL / RFC 5102 biflow).
-  const s2cPackets = firstOf(s.revPackets, s.revTotalPackets, s.responderPackets) * m;
-  const s2cBytes = firstOf(s.revOctets, s.revTotalOctets, s.responderOctets) * m;
-
-  const startMs = times.startMs;
-  const endMs = times.endMs;
-  const revStart = Number.isNaN(times.revStartMs) ? startMs : times.revStartMs;
-  const revEnd = Number.isNaN(times.revEndMs) ? endMs : times.revEndMs;
-
-  const c2s = direction(c2sPackets, c2sBytes, startMs, endMs, s.tcpFlags, isTcp);
-  const s2c = direction(s2cPackets, s2cBytes, revStart, revEnd, s.revTcpFlags, isTcp);
-  const flowStartMs = s2cPackets > 0 ? Math.min(startMs, revStart) : startMs;
-  const flowEndMs = s2cPackets > 0 ? Math.max(endMs, revEnd) : endMs;
+  const fwdStart = times.startMs;
+  const fwdEnd = times.endMs;
+  const revStart = Number.isNaN(times.revStartMs) ? fwdStart : times.revStartMs;
+  const revEnd = Number.isNaN(times.revEndMs) ? fwdEnd : times.revEndMs;
+  const fwd = direction(fwdPackets, fwdBytes, fwdStart, fwdEnd, s.tcpFlags, isTcp);
+  const rev = direction(revPackets, revBytes, revStart, revEnd, s.revTcpFlags, isTcp);
+  const c2s = swap ? rev : fwd;
+  const s2c = swap ? fwd : rev;
+  const flowStartMs = revPackets > 0 ? (fwdPackets > 0 ? Math.min(fwdStart, revStart) : revStart) : fwdStart;
+  const flowEndMs = revPackets > 0 ? (fwdPackets > 0 ? Math.max(fwdEnd, revEnd) : revEnd) : fwdEnd;
 
   const info: NetflowAppInfo = { version: ctx.version };
   if (s.inIf >= 0) info.inIf = s.inIf;
@@ -246,12 +256,12 @@ export function toFlowRecord(
     ipVersion,
     protocol,
     transport: transportName(protocol),
-    client: { ip: addrText(srcBytes), port: sport },
-    server: { ip: addrText(dstBytes), port: dport },
+    client: { ip: addrText(cliBytes), port: sport },
+    server: { ip: addrText(srvBytes), port: dport },
     c2s,
     s2c,
-    communityId: communityId(srcBytes, dstBytes, protocol, sport, dport),
-    state: s2cPackets > 0 ? 'bidirectional' : 'new',
+    communityId: communityId(cliBytes, srvBytes, protocol, sport, dport),
+    state: c2s.packets > 0 && s2c.packets > 0 ? 'bidirectional' : 'new',
     endReason: 'netflow',
     // flowEndReason 2 = active timeout: the exporter will report more of this flow.
     partial: s.flowEndReason === 2,
@@ -259,7 +269,7 @@ export function toFlowRecord(
     exporter: { ip: exporterIp, samplingInterval: m, observationDomain: domain },
   };
   if (isTcp) {
-    const { state, tcp } = tcpState(s.tcpFlags, s.revTcpFlags, s2cPackets);
+    const { state, tcp } = swap ? tcpState(s.revTcpFlags, s.tcpFlags, fwdPackets) : tcpState(s.tcpFlags, s.revTcpFlags, revPackets);
     rec.state = state;
     rec.tcp = tcp;
   }
