@@ -115,6 +115,16 @@ t.test('TLS: right CA delivers; wrong CA gives one clear line', async (t) => {
 
   // TLS settings on a plain URL cannot work: said at configuration time.
   t.throws(() => opts({ broker: broker.url, 'broker-ca': pki.ca }), /need an mqtts:\/\/ broker URL/);
+  // Unusable PEM material fails start() with one line instead of failing every TLS handshake.
+  const garbage = join(dir, 'garbage.pem');
+  writeFileSync(garbage, 'not a certificate\n');
+  const badCa = new AlertPublisher(opts({ broker: broker.tlsUrl, 'broker-ca': garbage }), { log: memoryLog() });
+  await t.rejects(badCa.start(), /--broker-ca .*garbage\.pem is not a usable PEM CA certificate/);
+  const mismatch = new AlertPublisher(
+    opts({ broker: broker.tlsUrl, 'broker-ca': pki.ca, 'broker-cert': pki.clientCert, 'broker-key': pki.serverKey }),
+    { log: memoryLog() },
+  );
+  await t.rejects(mismatch.start(), /--broker-cert .*client\.crt \/ --broker-key .*server\.key are not a usable PEM certificate and matching key/);
   // An unreadable CA file fails start() with one line.
   const missing = new AlertPublisher(opts({ broker: broker.tlsUrl, 'broker-ca': join(dir, 'nope.pem') }), { log: memoryLog() });
   await t.rejects(missing.start(), /cannot read --broker-ca .*nope\.pem \(ENOENT\)/);

@@ -2,6 +2,7 @@
  * Disk-only behaviour of the durable queue: restart and replay, crash without close, torn tail,
  * corruption in the middle, the size bound on disk, fsync policies and the directory lock.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -301,4 +302,37 @@ t.test('an unusable directory fails at open with the OS reason', async (t) => {
   const file = join(dir, 'file');
   writeFileSync(file, 'x');
   t.throws(() => open(join(file, 'q')), /ENOTDIR|EEXIST/);
+});
+
+t.test('a full disk: writes fail, records stay in memory, nothing is lost or reordered', async (t) => {
+  const dir = tempDir(t);
+  // A file size limit makes every write past 8 KiB fail with EFBIG, like a full file system. It is
+  // set on the running child (prlimit --pid) once its TypeScript loader has done its own writes.
+  const main = new URL('./helpers/queue-write-error-main.ts', import.meta.url).pathname;
+  const loader = process.execArgv.filter((a) => !a.includes('@tapjs/processinfo'));
+  const env = { ...process.env };
+  delete env.NODE_V8_COVERAGE;
+  const child = spawn(process.execPath, [...loader, main, dir, '200'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      if (stdout.includes('ready\n')) resolve();
+    }),
+  );
+  const lim = spawnSync('prlimit', ['--pid', String(child.pid), '--fsize=8192:8192'], { encoding: 'utf8' });
+  t.equal(lim.status, 0, lim.stderr);
+  child.stdin.write('go\n');
+  const status = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const r = { status, stdout: stdout.replace('ready\n', ''), stderr };
+  t.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { handedOut: number; intact: boolean; ids: string[]; writeErrors: number; firstError: string; depth: number };
+  t.ok(out.writeErrors > 100, `${out.writeErrors} failed writes`);
+  t.match(out.firstError, /EFBIG|too large/i);
+  t.equal(out.handedOut, 200, 'every record handed out');
+  t.ok(out.intact, 'payloads intact');
+  t.same(out.ids, Array.from({ length: 200 }, (_, i) => `id-${i}`), 'in order');
+  t.equal(out.depth, 0);
 });

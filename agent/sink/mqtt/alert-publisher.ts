@@ -15,6 +15,8 @@
  * reconnect off; when a connection drops, in-flight records go back to the queue and are sent
  * again on the next connection (at-least-once; collectors de-duplicate by alert id).
  */
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Alert } from '../../alert/alert.js';
 import { SEVERITY_RANK } from '../../alert/alert.js';
@@ -75,6 +77,25 @@ const STOP_STATUS_WAIT_MS = 2000;
 /** Repeat "queue is dropping" at most this often. */
 const DROP_LOG_INTERVAL_MS = 60_000;
 
+/** Refuses unusable PEM material at start (garbage file, key not matching the certificate) with one line. */
+function checkTlsMaterial(tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'>, o: BrokerOptions): void {
+  if (!tls.ca && !tls.cert) return;
+  try {
+    // createSecureContext accepts a CA file without any certificate in it; parsing does not.
+    if (tls.ca) new X509Certificate(tls.ca as Buffer);
+  } catch (err) {
+    throw new BrokerConfigError(`--broker-ca ${o.caFile ?? ''} is not a usable PEM CA certificate (${(err as Error).message}): give the CA certificate in PEM form`);
+  }
+  if (!tls.cert) return;
+  try {
+    createSecureContext({ cert: tls.cert as Buffer, key: tls.key as Buffer });
+  } catch (err) {
+    throw new BrokerConfigError(
+      `--broker-cert ${o.certFile ?? ''} / --broker-key ${o.keyFile ?? ''} are not a usable PEM certificate and matching key (${(err as Error).message})`,
+    );
+  }
+}
+
 const stderrLog: PublisherLog = {
   info: (m) => process.stderr.write(`picket: ${m}\n`),
   warn: (m) => process.stderr.write(`picket: warning: ${m}\n`),
@@ -113,6 +134,7 @@ export class AlertPublisher {
   private waiters: (() => void)[] = [];
   private dropLoggedAt = -Infinity;
   private dropsSinceLog = 0;
+  private writeErrorLoggedAt = -Infinity;
 
   constructor(
     readonly options: BrokerOptions,
@@ -136,6 +158,7 @@ export class AlertPublisher {
     if (o.caFile) this.tls.ca = readPem(o.caFile, 'broker-ca');
     if (o.certFile) this.tls.cert = readPem(o.certFile, 'broker-cert');
     if (o.keyFile) this.tls.key = readPem(o.keyFile, 'broker-key');
+    checkTlsMaterial(this.tls, o);
     this.queue = this.deps.queue ?? this.openQueue();
     this.started = true;
     const c = this.queue.counters();
@@ -159,6 +182,7 @@ export class AlertPublisher {
         fsyncEveryRecords: o.fsyncEveryRecords,
         fsyncEveryMs: o.fsyncEveryMs,
         onDrop,
+        onWriteError: (message) => this.noteWriteError(message),
         ...(o.queueMaxBytes !== undefined ? { maxBytes: o.queueMaxBytes } : {}),
       });
     } catch (err) {
@@ -279,7 +303,15 @@ export class AlertPublisher {
     if (o.username !== undefined) opts.username = o.username;
     if (o.password !== undefined) opts.password = o.password;
     let sawError = false;
-    const client = mqtt.connect(o.url, opts);
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(o.url, opts);
+    } catch (err) {
+      // Whatever makes the client constructor throw must not escape a reconnect timer.
+      this.noteProblem(err);
+      this.onClose();
+      return;
+    }
     this.client = client;
     client.on('connect', (connack: IConnackPacket) => {
       if (gen === this.generation) this.onConnect(connack);
@@ -478,6 +510,14 @@ export class AlertPublisher {
     const client = this.client;
     if (!client || !this.connected) return;
     client.publish(this.topics.status, Buffer.from(this.statusPayload('online')), { qos: 1, retain: true });
+  }
+
+  private noteWriteError(message: string): void {
+    if (this.now() - this.writeErrorLoggedAt < DROP_LOG_INTERVAL_MS) return;
+    this.writeErrorLoggedAt = this.now();
+    this.log.error(
+      `cannot write the alert queue in ${this.options.queueDir ?? ''} (${message}): alerts are kept in memory until writes work again; check free space and permissions`,
+    );
   }
 
   private noteDrop(_severity: SeverityRank): void {

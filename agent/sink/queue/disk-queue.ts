@@ -55,6 +55,8 @@ export interface DiskQueueOptions {
   /** Rewrite the ack-state journal past this size (default 256 KiB). */
   journalCompactBytes?: number;
   onDrop?: DropListener;
+  /** Called with the OS message of each failed write or fsync (the record stays in memory). */
+  onWriteError?: (message: string) => void;
 }
 
 interface Segment {
@@ -111,6 +113,7 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
   private readonly lockPath: string;
   /** Message of the last failed write, for the owner to report. */
   lastWriteError = '';
+  private readonly onWriteError: ((message: string) => void) | undefined;
 
   /** Opens (creating if needed) the queue in `options.dir`, replaying what a previous run left. */
   constructor(options: DiskQueueOptions) {
@@ -121,6 +124,7 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
     this.everyRecords = Math.max(1, options.fsyncEveryRecords ?? 512);
     this.everyMs = Math.max(1, options.fsyncEveryMs ?? 200);
     this.cacheLimit = Math.max(0, options.cacheBytes ?? 4 * 1024 * 1024);
+    this.onWriteError = options.onWriteError;
     this.journalMin = Math.max(64, options.journalCompactBytes ?? JOURNAL_COMPACT_BYTES);
     this.journalLimit = this.journalMin;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -219,11 +223,11 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
   }
 
   private deleteSegment(seg: Segment): void {
-    closeSync(seg.fd);
     try {
+      closeSync(seg.fd);
       unlinkSync(seg.path);
     } catch {
-      // Already gone.
+      // Already closed or gone; nothing left to release.
     }
     this.segments.delete(seg.no);
     this.diskBytes -= seg.size;
@@ -265,10 +269,10 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
       payloadLen: payload.length,
       payload: null,
     };
-    if (this.head.size > 0 && this.head.size + size > this.segmentBytes) this.roll();
     if (this.scratch.length < size) this.scratch = Buffer.alloc(Math.max(size, this.scratch.length * 2));
     writeRecord(this.scratch, 0, seq, severity, idBytes, payload);
     try {
+      if (this.head.size > 0 && this.head.size + size > this.segmentBytes) this.roll();
       this.writeScratch(size);
       entry.seg = this.head;
       entry.off = this.head.size;
@@ -277,9 +281,9 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
       this.head.liveBytes += size;
       this.diskBytes += size;
     } catch (err) {
-      // Disk full or failing: keep the alert in memory rather than lose it, and say so once.
-      this.stats.writeErrors++;
-      this.lastWriteError = (err as Error).message;
+      // Disk full or failing: keep the alert in memory (still within maxBytes) rather than lose it.
+      // A partial write is overwritten by the next one: the head's size did not move.
+      this.writeFailed(err);
       entry.payload = Uint8Array.prototype.slice.call(payload);
     }
     if (entry.seg && this.cachedBytes + payload.length <= this.cacheLimit) {
@@ -287,9 +291,19 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
       this.cachedBytes += payload.length;
     }
     this.insert(entry);
-    if (entry.seg) this.afterWrite();
-    this.compactIfNeeded();
+    try {
+      if (entry.seg) this.afterWrite();
+      this.compactIfNeeded();
+    } catch (err) {
+      this.writeFailed(err);
+    }
     return seq;
+  }
+
+  private writeFailed(err: unknown): void {
+    this.stats.writeErrors++;
+    this.lastWriteError = err instanceof Error ? err.message : String(err);
+    this.onWriteError?.(this.lastWriteError);
   }
 
   private afterWrite(): void {
@@ -304,7 +318,12 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.closed) return;
-      this.backgroundSync(this.writeState(false));
+      try {
+        this.backgroundSync(this.writeState(false));
+      } catch (err) {
+        // A timer must never take the sensor down: the state is written again next time.
+        this.writeFailed(err);
+      }
     }, this.everyMs);
     this.timer.unref();
   }
@@ -337,10 +356,7 @@ export class DiskQueue extends QueueCore<DiskEntry> implements AlertQueue {
     this.journalDirty = false;
     const failed = (err: NodeJS.ErrnoException | null): void => {
       // After close() the descriptors are gone; anything else is a real I/O problem to report.
-      if (err && !this.closed) {
-        this.stats.writeErrors++;
-        this.lastWriteError = err.message;
-      }
+      if (err && !this.closed) this.writeFailed(err);
     };
     const done = (n: number): void => {
       this.stats.fsyncs += n;
