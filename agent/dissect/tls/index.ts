@@ -9,7 +9,8 @@ import { Verdict, type DissectContext, type Dissector } from '../dissector.js';
 import { alertLevel, alertName } from './alerts.js';
 import { parseCertificateChain } from './certificate-message.js';
 import { cipherName } from './cipher-names.js';
-import { parseClientHello, type ClientHello } from './client-hello.js';
+import { CLIENT_HELLO_LIMITS, parseClientHello, type ClientHello } from './client-hello.js';
+import { X509_LIMITS } from './x509.js';
 import { isGrease } from './grease.js';
 import { ja3, ja3s } from './ja3.js';
 import { ja4, ja4ClientVersion } from './ja4.js';
@@ -274,7 +275,8 @@ function isEstablished(s: TlsState): boolean {
 export const tlsDissector: Dissector<TlsState, TlsMeta> = {
   name: 'tls',
   transports: ['tcp'],
-  limits: TLS_LIMITS,
+  // Every budget, also those of the ClientHello and X.509 parsers (names are unique).
+  limits: { ...TLS_LIMITS, ...CLIENT_HELLO_LIMITS, ...X509_LIMITS },
   probe(buf, off, len, dir) {
     return looksLikeTlsRecord(buf, off, len, dir) || tunnelPreamble(buf, off, len, dir) !== undefined;
   },
