@@ -4,11 +4,15 @@ import { flowToEcs } from '../sink/jsonl/flow-ecs.js';
 import { LineWriter } from '../sink/jsonl/line-writer.js';
 import { dissectEcs } from '../dissect/dissect-stage.js';
 import { FLOW_FLAGS, flowConfigFromArgs, runCaptureFiles } from './capture-run.js';
+import { Alerting } from '../alert/alerting.js';
+import { alertJsonLine } from '../alert/alert-json.js';
+import { formatCounts } from './summary.js';
 
 const FLAGS: FlagSpecs = {
   ...FLOW_FLAGS,
   quiet: { type: 'boolean', help: 'no summary on stderr' },
   'no-records': { type: 'boolean', help: 'do not print flow records (summary only)' },
+  alerts: { type: 'boolean', help: 'run the detectors and print alerts (final state, by first time) instead of flow records' },
 };
 
 export const inspectCommand: Command = {
@@ -19,7 +23,8 @@ export const inspectCommand: Command = {
   async run(argv, io = PROCESS_IO) {
     const args = parseArgs(argv, FLAGS);
     if (args.positionals.length === 0) throw new UsageError('needs at least one capture file (pcap or pcapng)');
-    const printRecords = !flagBool(args, 'no-records');
+    const alerting = flagBool(args, 'alerts') ? new Alerting() : undefined;
+    const printRecords = !flagBool(args, 'no-records') && !alerting;
     const out = new LineWriter(io.stdout);
     const run = await runCaptureFiles({
       command: 'inspect',
@@ -31,7 +36,21 @@ export const inspectCommand: Command = {
       onRecord: (r) => {
         if (printRecords) out.line(JSON.stringify(flowToEcs(r, dissectEcs(r))));
       },
+      ...(alerting
+        ? {
+            onEvent: alerting.event,
+            observers: [alerting.detect],
+            summaryExtra: () => {
+              alerting.finish();
+              return [`  alerts: ${alerting.alerts().length} (candidates: ${formatCounts(alerting.detect.raised) || 'none'})`];
+            },
+          }
+        : {}),
     });
+    if (alerting) {
+      alerting.finish();
+      for (const a of alerting.alerts()) out.line(alertJsonLine(a));
+    }
     await out.end();
     // Non-zero only when a file could not be read at all.
     return run.failedFiles > 0 ? 1 : 0;
