@@ -31,10 +31,32 @@ export function startsWith(buf: Uint8Array, start: number, end: number, l: Uint8
   return true;
 }
 
-/** Index of the first byte `b` in `[start, end)`, or -1. */
+/**
+ * Index of the first byte `b` in `[start, end)`, or -1. A plain loop: `Uint8Array.indexOf` would
+ * scan past `end` to the end of the underlying buffer, which may be a large capture read buffer.
+ */
 export function indexOfByte(buf: Uint8Array, b: number, start: number, end: number): number {
-  const i = buf.indexOf(b, start);
-  return i < 0 || i >= end ? -1 : i;
+  for (let i = start; i < end; i++) if (buf[i] === b) return i;
+  return -1;
+}
+
+/** Index of the last byte `b` in `[start, end)`, or -1. */
+export function lastIndexOfByte(buf: Uint8Array, b: number, start: number, end: number): number {
+  for (let i = end - 1; i >= start; i--) if (buf[i] === b) return i;
+  return -1;
+}
+
+/** True when `needle` occurs in `buf[start, end)` (exact bytes). */
+export function containsBytes(buf: Uint8Array, start: number, end: number, needle: Uint8Array): boolean {
+  const first = needle[0];
+  const last = end - needle.length;
+  for (let i = start; i <= last; i++) {
+    if (buf[i] !== first) continue;
+    let j = 1;
+    while (j < needle.length && buf[i + j] === needle[j]) j++;
+    if (j === needle.length) return true;
+  }
+  return false;
 }
 
 function isOws(c: number): boolean {

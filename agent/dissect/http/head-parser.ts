@@ -3,6 +3,7 @@ import {
   equalsCi,
   indexOfByte,
   isTchar,
+  lastIndexOfByte,
   lit,
   parseDecimal,
   skipOws,
@@ -243,7 +244,7 @@ export class HeadParser {
     const sp1 = indexOfByte(b, 0x20, s, e);
     if (sp1 <= s || sp1 - s > MAX_METHOD) return this.fail('request_line');
     for (let i = s; i < sp1; i++) if (!isTchar(b[i]!)) return this.fail('method');
-    let sp2 = b.lastIndexOf(0x20, e - 1);
+    let sp2 = lastIndexOfByte(b, 0x20, sp1, e);
     let version = sp2 > sp1 ? versionAt(b, sp2 + 1, e) : '';
     if (!version) {
       // A start line cut inside a long URI has no version left: keep what we have.

@@ -1,3 +1,5 @@
+import { indexOfByte } from './ascii.js';
+
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -42,8 +44,8 @@ export class LineReader {
   next(buf: Uint8Array, off: number, end: number): number {
     this.complete = false;
     if (off >= end) return off;
-    const nl = buf.indexOf(10, off);
-    const found = nl >= 0 && nl < end;
+    const nl = indexOfByte(buf, 10, off, end);
+    const found = nl >= 0;
     const stop = found ? nl : end;
     if (found && this.accLen === 0 && !this.overflow) {
       // Fast path: the whole line is in this piece.

@@ -1,5 +1,5 @@
 import { Verdict, type Dissector } from '../dissector.js';
-import { lit, startsWith } from '../http/ascii.js';
+import { containsBytes, lit, startsWith } from '../http/ascii.js';
 import { isHttp1Start } from '../http/index.js';
 import { http2Ecs, type GrpcCall, type Http2Meta, type Http2Request } from './ecs.js';
 import { FRAME_NAMES } from './frame-reader.js';
@@ -10,14 +10,6 @@ export type { GrpcCall, Http2Meta, Http2Request } from './ecs.js';
 
 const HEAD_END = lit('\r\n\r\n');
 const H2C = [lit('h2c'), lit('H2C')];
-
-function contains(buf: Uint8Array, off: number, end: number, needle: Uint8Array): boolean {
-  const first = needle[0]!;
-  for (let i = buf.indexOf(first, off); i >= 0 && i + needle.length <= end; i = buf.indexOf(first, i + 1)) {
-    if (startsWith(buf, i, end, needle)) return true;
-  }
-  return false;
-}
 
 /**
  * Could this first payload open cleartext HTTP/2? The client preface (or its start), an HTTP/1.x
@@ -33,8 +25,8 @@ export function probeHttp2(buf: Uint8Array, off: number, len: number): boolean {
     if (ok) return true;
   }
   if (isHttp1Start(buf, off, len)) {
-    if (!contains(buf, off, end, HEAD_END)) return true;
-    return H2C.some((h) => contains(buf, off, end, h));
+    if (!containsBytes(buf, off, end, HEAD_END)) return true;
+    return H2C.some((h) => containsBytes(buf, off, end, h));
   }
   if (len < 9) return false;
   const length = (buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!;

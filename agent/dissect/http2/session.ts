@@ -1,7 +1,6 @@
 import type { DissectContext } from '../dissector.js';
 import { hasToken, lit } from '../http/ascii.js';
 import { HeadParser, HeadState, type HeadLimits, type HttpHead } from '../http/head-parser.js';
-import { isHttp1Start } from '../http/index.js';
 import { Flag, FrameType, H2FrameReader, type FrameSink } from './frame-reader.js';
 import { GrpcMessageCounter, isGrpcContentType } from './grpc.js';
 import { HpackDecoder, HpackStatus, type HpackLimits } from './hpack.js';
@@ -68,6 +67,20 @@ export interface H2Stream {
   reported: boolean;
 }
 
+/** Bytes looked at before choosing how a direction starts ("PRI " vs a method vs a frame). */
+const OPENING = 4;
+
+/** An HTTP/1.x start line begins with upper-case method letters (or `HTTP/`); frames begin with a length. */
+function textOpening(buf: Uint8Array, off: number, end: number): boolean {
+  const first = buf[off]!;
+  if (first < 0x41 || first > 0x5a) return false;
+  for (let i = off + 1; i < end; i++) {
+    const c = buf[i]!;
+    if (!((c >= 0x41 && c <= 0x5a) || c === 0x20 || c === 0x2d || c === 0x5f || c === 0x2f)) return false;
+  }
+  return true;
+}
+
 const M = { Start: 0, Preface: 1, UpgradeHead: 2, SkipBody: 3, Frames: 4, Stopped: 5 } as const;
 type Mode = (typeof M)[keyof typeof M];
 
@@ -93,6 +106,9 @@ export class Http2Session implements FrameSink {
   /** HPACK state lost in that direction (budget or bad bytes): header blocks are no longer decoded. */
   readonly hpackLost: [boolean, boolean] = [false, false];
   private prefaceMatched = 0;
+  /** First bytes of each direction, gathered until there are enough to tell what starts it. */
+  private readonly opening: [Uint8Array, Uint8Array] = [new Uint8Array(OPENING), new Uint8Array(OPENING)];
+  private readonly openingLen: [number, number] = [0, 0];
   private readonly upgradeHeads: [HeadParser | null, HeadParser | null] = [null, null];
   private skip = 0;
   /** Direction of the HTTP/2 client, -1 until known. */
@@ -140,9 +156,15 @@ export class Http2Session implements FrameSink {
     // Each pass consumes bytes or moves the mode forward (at most 5 moves without consuming).
     for (let guard = end - off + 8; guard > 0 && off < end && !this.rejected; guard--) {
       switch (this.mode[dir]) {
-        case M.Start:
-          this.begin(dir, buf, off, end);
+        case M.Start: {
+          // Decide on the first OPENING bytes of the stream, however they were cut into pieces.
+          const o = this.opening[dir];
+          while (this.openingLen[dir] < OPENING && off < end) o[this.openingLen[dir]++] = buf[off++]!;
+          if (this.openingLen[dir] < OPENING) return;
+          this.begin(dir, o, 0, OPENING);
+          if (this.mode[dir] !== M.Start && !this.rejected) this.feed(dir, o, 0, OPENING, tsUs, ctx);
           break;
+        }
         case M.Preface:
           off = this.preface(dir, buf, off, end);
           break;
@@ -175,14 +197,13 @@ export class Http2Session implements FrameSink {
 
   /** First bytes of a direction: client preface, HTTP/1.1 upgrade request or 101, or server frames. */
   private begin(dir: 0 | 1, buf: Uint8Array, off: number, end: number): void {
-    const n = Math.min(end - off, PREFACE.length);
     let prefix = true;
-    for (let i = 0; i < n; i++) if (buf[off + i] !== PREFACE[i]) prefix = false;
+    for (let i = 0; i < end - off; i++) if (buf[off + i] !== PREFACE[i]) prefix = false;
     if (prefix) {
       this.mode[dir] = M.Preface;
       return;
     }
-    if (isHttp1Start(buf, off, end - off)) {
+    if (textOpening(buf, off, end)) {
       this.mode[dir] = M.UpgradeHead;
       this.upgradeHeads[dir] = new HeadParser(this.limits);
       return;
@@ -251,8 +272,8 @@ export class Http2Session implements FrameSink {
       this.mode[dir] = M.Frames;
       return off;
     }
-    if (h.status >= 100 && h.status < 200) return off; // interim: the real answer follows
-    this.rejected = true; // upgrade refused: plain HTTP/1.1
+    if (h.status >= 100 && h.status < 200 && h.status !== 101) return off; // interim: the real answer follows
+    this.rejected = true; // upgrade refused (or another protocol chosen): not HTTP/2
     return end;
   }
 

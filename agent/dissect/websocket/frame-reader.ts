@@ -82,7 +82,10 @@ export class FrameReader {
       off += n;
       this.remaining -= n;
       this.pos += n;
-      if (this.remaining === 0) this.inPayload = false;
+      if (this.remaining === 0) {
+        this.inPayload = false;
+        if (this.opcode === Opcode.Close) this.stopped = true;
+      }
     }
   }
 
@@ -166,6 +169,9 @@ export class FrameReader {
     this.pos = 0;
     this.closeBytes = 0;
     this.inPayload = length > 0;
+    // Nothing may follow a Close from the same side (RFC 6455 §5.5.1): stop at its end, a byte
+    // position, so the result does not depend on how the stream was cut into pieces.
+    if (opcode === Opcode.Close && length === 0) this.stopped = true;
     sink.frame(this, opcode, fin, length, tsUs);
     return off;
   }

@@ -1,5 +1,5 @@
 import { Verdict, type Dissector } from '../dissector.js';
-import { hasToken, lit, startsWith } from '../http/ascii.js';
+import { containsBytes, hasToken, lit, startsWith } from '../http/ascii.js';
 import { entropy, looksLikeFrames } from './frame-reader.js';
 import { websocketEcs, type WebSocketHandshake, type WebSocketMeta } from './ecs.js';
 import { acceptFor, WEBSOCKET_LIMITS, WebSocketSession } from './session.js';
@@ -12,14 +12,6 @@ const HEAD_END = lit('\r\n\r\n');
 const WEBSOCKET_LOWER = lit('ebsocket');
 const WEBSOCKET_UPPER = lit('EBSOCKET');
 
-function contains(buf: Uint8Array, off: number, end: number, needle: Uint8Array): boolean {
-  const first = needle[0]!;
-  for (let i = buf.indexOf(first, off); i >= 0 && i + needle.length <= end; i = buf.indexOf(first, i + 1)) {
-    if (startsWith(buf, i, end, needle)) return true;
-  }
-  return false;
-}
-
 /**
  * Could this first payload open a WebSocket? A GET whose head, when complete in this segment,
  * mentions `websocket`; a `101` response (the request was not captured); or a segment that is
@@ -28,8 +20,8 @@ function contains(buf: Uint8Array, off: number, end: number, needle: Uint8Array)
 export function probeWebSocket(buf: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
   if (startsWith(buf, off, end, GET)) {
-    if (!contains(buf, off, end, HEAD_END)) return true; // head continues in later segments
-    return contains(buf, off, end, WEBSOCKET_LOWER) || contains(buf, off, end, WEBSOCKET_UPPER);
+    if (!containsBytes(buf, off, end, HEAD_END)) return true; // head continues in later segments
+    return containsBytes(buf, off, end, WEBSOCKET_LOWER) || containsBytes(buf, off, end, WEBSOCKET_UPPER);
   }
   if (STATUS_101.some((s) => startsWith(buf, off, end, s))) return true;
   return looksLikeFrames(buf, off, len);

@@ -79,8 +79,7 @@ export class WebSocketSession implements FrameSink {
 
   get finished(): boolean {
     if (this.rejected || this.refused || this.limitHit) return true;
-    const closed = this.readers[0].counts.close > 0 && this.readers[1].counts.close > 0;
-    return closed || (this.phase[0] === Phase.Stopped && this.phase[1] === Phase.Stopped);
+    return this.phase[0] === Phase.Stopped && this.phase[1] === Phase.Stopped;
   }
 
   /** The connection was (or, mid-stream, evidently is) a WebSocket. */
@@ -93,7 +92,10 @@ export class WebSocketSession implements FrameSink {
     this.tsUs = tsUs;
     if (!this.decided) this.decide(buf, off, end);
     if (this.rejected) return;
-    if (this.phase[dir] === Phase.Head) off = this.head(dir, buf, off, end);
+    // Heads follow each other only after an interim (1xx) response; each pass consumes bytes.
+    for (let guard = end - off + 2; this.phase[dir] === Phase.Head && off < end && !this.rejected && guard > 0; guard--) {
+      off = this.head(dir, buf, off, end);
+    }
     if (this.phase[dir] === Phase.Frames && off < end) {
       this.readers[dir].feed(buf, off, end, tsUs, this);
       if (this.readers[dir].stopped) this.phase[dir] = Phase.Stopped;
@@ -131,11 +133,14 @@ export class WebSocketSession implements FrameSink {
     }
     this.response = h;
     if (h.status !== 101 || !hasToken(h.upgrade, 'websocket')) {
-      if (h.status >= 200 || !this.request) this.refused = true;
-      if (this.refused && !this.request) this.rejected = true;
       // An interim response (1xx other than 101) is followed by the real one.
-      if (!this.refused) this.phase[dir] = Phase.Head;
-      else this.phase[dir] = Phase.Stopped;
+      if (h.status >= 100 && h.status < 200 && h.status !== 101 && this.request) {
+        this.phase[dir] = Phase.Head;
+        return off;
+      }
+      this.refused = true;
+      if (!this.request) this.rejected = true;
+      this.phase[dir] = Phase.Stopped;
       return end;
     }
     if (this.requestDir < 0) this.requestDir = dir === 0 ? 1 : 0;
