@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { inspectCommand } from './inspect.js';
 import { replayCommand } from './replay.js';
+import { runCommand } from './run.js';
 
 /** Every sub-command, in the order `picket --help` lists them. Add a command with one line here. */
-export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand, runCommand];
