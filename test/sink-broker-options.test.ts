@@ -12,7 +12,7 @@ import {
   sensorTopics,
   type BrokerOptions,
 } from '../agent/sink/mqtt/broker-options.js';
-import { describeConnectionError, type ConnectionContext } from '../agent/sink/mqtt/connection-errors.js';
+import { CLOSED_BEFORE_CONNACK, describeConnectionError, type ConnectionContext } from '../agent/sink/mqtt/connection-errors.js';
 import { parseArgs } from '../agent/cli/args.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pk-broker-opts-'));
@@ -125,6 +125,7 @@ t.test('connection problems: one line each, grouped by key', async (t) => {
     [err('ERR_SSL_WRONG_VERSION_NUMBER'), ctx, 'tls:ERR_SSL_WRONG_VERSION_NUMBER', /TLS handshake with broker broker.example failed/],
     [err('ECONNRESET'), ctx, 'reset', /closed the connection during the handshake/],
     [err('', 'connack timeout'), ctx, 'timeout', /did not answer the MQTT handshake in time.*TLS/],
+    [err(CLOSED_BEFORE_CONNACK), { ...ctx, url: 'mqtt://h:1' }, 'closed', /closed the connection without accepting it: check that this port speaks MQTT without TLS/],
     [err(0x86), ctx, 'auth', /refused login as user "edge-1" \(bad user name or password\)/],
     [err(0x87), ctx, 'auth', /\(not authorized\)/],
     [err(0x8c), ctx, 'auth', /bad authentication method/],

@@ -4,6 +4,7 @@
  * queue drops by policy and says so. Real mosquitto, throwaway PKI made with openssl.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -176,4 +177,30 @@ t.test('a full queue drops oldest lowest-severity first and says so', async (t) 
   for (const a of critical) t.ok(collector.alerts.has(a.id), `critical ${a.reason.slice(0, 9)} kept`);
   const keptLows = low.filter((a) => collector.alerts.has(a.id));
   t.same(keptLows, low.slice(100 - keptLows.length), 'the newest lows are the ones kept');
+});
+
+t.test('a port that does not speak MQTT: one line that says so', async (t) => {
+  // One server hangs up at once, the other accepts and never answers.
+  const sockets = new Set<Socket>();
+  const hangUp = createServer((s) => s.destroy());
+  const silent = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => hangUp.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    hangUp.close();
+    silent.close();
+  });
+  const port = (s: ReturnType<typeof createServer>): number => (s.address() as AddressInfo).port;
+  const a = await runFor(opts({ broker: `mqtt://127.0.0.1:${port(hangUp)}` }), 600);
+  t.equal(a.log.errors().length, 1, 'one line', { lines: a.log.lines });
+  t.match(a.log.errors()[0], /closed the connection (without accepting it|during the handshake)/);
+  await a.pub.stop();
+  const b = await runFor(opts({ broker: `mqtt://127.0.0.1:${port(silent)}` }, { connectTimeoutMs: 200 }), 900);
+  t.equal(b.log.errors().length, 1, 'one line', { lines: b.log.lines });
+  t.match(b.log.errors()[0], /did not answer the MQTT handshake in time: check that this port speaks MQTT \(no TLS\)/);
+  await b.pub.stop();
 });

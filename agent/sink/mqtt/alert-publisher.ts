@@ -26,7 +26,7 @@ import { MemoryQueue } from '../queue/memory-queue.js';
 import { encodeAlert } from '../wire/alert-wire.js';
 import { encodeStatus, type AlertCountsBySeverity, type SensorStatusInfo } from '../wire/status-wire.js';
 import { BrokerConfigError, readPem, sensorTopics, type BrokerOptions, type SensorTopics } from './broker-options.js';
-import { describeConnectionError, type ConnectionContext } from './connection-errors.js';
+import { CLOSED_BEFORE_CONNACK, describeConnectionError, type ConnectionContext } from './connection-errors.js';
 
 /** Where the publisher's one-line messages go (a pino logger fits). */
 export interface PublisherLog {
@@ -303,6 +303,7 @@ export class AlertPublisher {
     if (o.username !== undefined) opts.username = o.username;
     if (o.password !== undefined) opts.password = o.password;
     let sawError = false;
+    const attemptStart = this.now();
     let client: MqttClient;
     try {
       client = mqtt.connect(o.url, opts);
@@ -326,7 +327,9 @@ export class AlertPublisher {
     client.on('close', () => {
       if (gen !== this.generation) return;
       if (!sawError && !this.connected && !this.stopped) {
-        this.noteProblem(Object.assign(new Error('connack timeout'), { code: '' }));
+        // Closed without an error and without CONNACK: either our connect timeout or the broker hung up.
+        const early = this.now() - attemptStart < o.connectTimeoutMs * 0.9;
+        this.noteProblem(early ? Object.assign(new Error('closed before CONNACK'), { code: CLOSED_BEFORE_CONNACK }) : new Error('connack timeout'));
       }
       this.onClose();
     });
@@ -413,9 +416,9 @@ export class AlertPublisher {
       client.removeAllListeners('error');
       // mqtt.js may still emit errors while tearing down; nobody listens to them any more.
       client.on('error', () => {});
+      // Not unref'd: stop() awaits this, and an unref'd timer could let the process exit mid-stop.
       return new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STOP_STATUS_WAIT_MS);
-        timer.unref();
         client.end(force, {}, () => {
           clearTimeout(timer);
           resolve();

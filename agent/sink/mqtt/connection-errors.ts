@@ -22,6 +22,9 @@ export interface ConnectionProblem {
 
 const RETRY = 'alerts stay queued and are retried with backoff';
 
+/** Error code the publisher uses when the broker hung up before CONNACK without an error. */
+export const CLOSED_BEFORE_CONNACK = 'PICKET_CLOSED_BEFORE_CONNACK';
+
 const UNTRUSTED = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -111,6 +114,9 @@ export function describeConnectionError(err: unknown, ctx: ConnectionContext): C
   }
   if (c.startsWith('ERR_SSL') || c.startsWith('ERR_TLS')) {
     return { key: `tls:${c}`, message: `TLS handshake with broker ${host} failed (${c}): check the mqtts:// port and TLS settings; ${RETRY}` };
+  }
+  if (c === CLOSED_BEFORE_CONNACK) {
+    return { key: 'closed', message: `broker ${ctx.url} closed the connection without accepting it: check that this port speaks MQTT${ctx.url.startsWith('mqtts') ? ' over TLS' : ' without TLS'} and the broker's log; ${RETRY}` };
   }
   if (c === 'ECONNRESET' || c === 'EPIPE') {
     return { key: 'reset', message: `broker ${ctx.url} closed the connection during the handshake (${c}): check TLS vs plain port and credentials; ${RETRY}` };
