@@ -103,9 +103,9 @@ export class Http1Stream {
     return this.phase !== P.Head && this.phase !== P.Stopped && this.phase !== P.Resync;
   }
 
-  /** Between messages (nothing partial held). */
-  get idle(): boolean {
-    return this.phase === P.Head && this.parser.state === HeadState.Start && this.parser.lines.held === 0;
+  /** The body runs until the connection closes (a gap does not end it). */
+  get untilClose(): boolean {
+    return this.phase === P.UntilClose;
   }
 
   stop(): void {

@@ -233,7 +233,10 @@ export class HttpSession implements StreamSink {
   }
 
   gap(dir: 0 | 1): void {
-    this.streams[dir].gap();
+    const s = this.streams[dir];
+    // The message being read ends here as far as we can tell: keep its (declared) body size.
+    if (s.inBody && s.current && !s.untilClose) this.end(s, s.current, s.bodyBytes);
+    s.gap();
   }
 
   private keep(tx: HttpTransaction): HttpTransaction | undefined {

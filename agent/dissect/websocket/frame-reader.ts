@@ -222,11 +222,16 @@ export function entropy(hist: Uint32Array | null, total: number): number | undef
 /**
  * True when `buf[off, off+len)` is exactly a sequence of 1–16 well-formed WebSocket frames (what
  * a segment of a WebSocket connection looks like when the capture missed the handshake). Exact
- * tiling keeps random binary payloads from matching.
+ * tiling, minimal length encoding, consistent masking and a valid message sequence (continuations
+ * only inside an open message) keep other binary protocols from matching: a NetBIOS session
+ * request (`81 00 00 44 …`) tiles as a text frame plus a 68-byte continuation, but that
+ * continuation follows a complete message.
  */
 export function looksLikeFrames(buf: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
   let p = off;
+  let open = false;
+  let masking = -1;
   for (let n = 0; n < 16 && p < end; n++) {
     if (end - p < 2) return false;
     const b0 = buf[p]!;
@@ -234,8 +239,18 @@ export function looksLikeFrames(buf: Uint8Array, off: number, len: number): bool
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
     if (b0 & 0x30) return false; // RSV2/RSV3 are never negotiated in practice
-    if (n === 0 ? opcode !== 1 && opcode !== 2 && opcode < 8 : (opcode > 2 && opcode < 8)) return false;
-    if (opcode > 10) return false;
+    const masked = b1 >> 7;
+    if (masking >= 0 && masked !== masking) return false;
+    masking = masked;
+    if (opcode >= 8) {
+      if (opcode > 10 || !fin) return false;
+    } else if (opcode === 0) {
+      if (!open) return false;
+      open = !fin;
+    } else if (opcode <= 2) {
+      if (open) return false;
+      open = !fin;
+    } else return false;
     let length = b1 & 0x7f;
     let hdr = 2;
     if (length === 126) {
@@ -244,8 +259,8 @@ export function looksLikeFrames(buf: Uint8Array, off: number, len: number): bool
       hdr = 4;
       if (length < 126) return false; // not minimal: not a real encoder
     } else if (length === 127) return false; // 64-bit lengths never fit one segment exactly
-    if (opcode >= 8 && (!fin || length > 125)) return false;
-    if (b1 & 0x80) hdr += 4;
+    if (opcode >= 8 && length > 125) return false;
+    if (masked) hdr += 4;
     p += hdr + length;
   }
   return p === end;
