@@ -180,3 +180,50 @@ function compare(id: string, f: NdpiFlow, m: TlsMeta | undefined): void {
   if (f.risks.includes('TLS Fatal Alert')) count(T.fatalAlert, !!m?.alerts.some((a) => a.level === 'fatal'), `${id}: nDPI saw a fatal alert, we ${JSON.stringify(m?.alerts)}`);
   if (sha1 !== undefined) count(T.sha1, leaf?.sha1 === sha1.replace(/:/g, ''), `${id}: nDPI ${sha1} we ${leaf?.sha1}`);
 }
+
+/**
+ * Classification: nDPI's TCP flows whose protocol is TLS (master "TLS", e.g. "TLS.Google") against
+ * our network.protocol "tls" (TLS dissector alone), over every capture where nDPI saw TLS. nDPI
+ * also labels flows TLS by port alone ("Confidence: Match by port", e.g. a lone mid-stream packet
+ * to port 443); we recognise TLS only from its bytes, so agreement is counted on nDPI's DPI verdicts
+ * and the port-only ones are reported apart.
+ */
+t.test('TLS classification agrees with nDPI', async (t) => {
+  const files = readdirSync(join(ROOT, 'result'))
+    .filter((f) => f.endsWith('.out') && /proto: [0-9.]+\/TLS/.test(readFileSync(join(ROOT, 'result', f), 'utf8')))
+    .sort();
+  let ndpiTls = 0;
+  let both = 0;
+  let byPort = 0;
+  let byPortBoth = 0;
+  let oursOnly = 0;
+  const missed: string[] = [];
+  const extra: string[] = [];
+  for (const out of files) {
+    const flows = readNdpiOut(join(ROOT, 'result', out)).filter((f) => f.transport === 'TCP');
+    const run = await runCapture(join(ROOT, 'pcap', out.replace(/\.out$/, '')), { dissectors: [tlsDissector] });
+    const ours = new Map<string, boolean>();
+    for (const r of run.records) if (r.transport === 'tcp') ours.set(flowKey('tcp', ep(r.client), ep(r.server)), r.appProtocol === 'tls' || ours.get(flowKey('tcp', ep(r.client), ep(r.server))) === true);
+    for (const f of flows) {
+      const k = flowKey('tcp', ep(f.a), ep(f.b));
+      const isTls = f.master === 'TLS';
+      const we = ours.get(k) === true;
+      if (isTls && !f.raw.includes('[Confidence: DPI')) {
+        byPort++;
+        if (we) byPortBoth++;
+      } else if (isTls) {
+        ndpiTls++;
+        if (we) both++;
+        else missed.push(`${out} ${f.protoName} ${f.a.ip}:${f.a.port}-${f.b.ip}:${f.b.port}`);
+      } else if (we) {
+        oursOnly++;
+        extra.push(`${out} nDPI ${f.protoName} ${f.a.ip}:${f.a.port}-${f.b.ip}:${f.b.port}`);
+      }
+    }
+  }
+  t.comment(`nDPI TLS/TCP flows by DPI: ${ndpiTls}; we say tls: ${both} (${((100 * both) / ndpiTls).toFixed(1)} %); tls for flows nDPI calls otherwise: ${oursOnly}`);
+  t.comment(`nDPI TLS/TCP flows by port or other guess only: ${byPort}; we say tls: ${byPortBoth}`);
+  for (const m of missed.slice(0, 30)) t.comment(`  missed: ${m}`);
+  for (const m of extra.slice(0, 30)) t.comment(`  extra: ${m}`);
+  t.ok(both / ndpiTls >= 0.95, 'at least 95 % of nDPI TLS flows');
+});

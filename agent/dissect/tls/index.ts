@@ -339,7 +339,10 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
     return verdict(s);
   },
   finish(s) {
-    const recognised = s.clientHello || s.serverHello || s.streams[0].records >= 2 || s.streams[1].records >= 2;
+    // Without a hello (mid-stream capture): two records in a row, or one record that ended
+    // exactly where the direction's bytes did, with nothing malformed after.
+    const framed = (st: RecordStream): boolean => st.records >= 2 || (st.completeRecords >= 1 && st.stopped !== 'malformed');
+    const recognised = s.clientHello || s.serverHello || framed(s.streams[0]) || framed(s.streams[1]);
     if (!recognised) return undefined;
     // A copy: interim records must not change when the flow goes on.
     const m: TlsMeta = { ...s.meta, alerts: [...s.meta.alerts], records: [s.streams[0].records, s.streams[1].records] };

@@ -54,6 +54,8 @@ export class RecordStream {
   /** Versions seen in record headers (first one). */
   firstRecordVersion = 0;
   handshakeMessages = 0;
+  /** Records whose body was seen to the end. */
+  completeRecords = 0;
 
   private readonly hdr = new Uint8Array(5);
   private hdrFill = 0;
@@ -125,6 +127,7 @@ export class RecordStream {
       this.body(buf, p, n, tsUs);
       p += n;
       this.recLeft -= n;
+      if (this.recLeft === 0) this.completeRecords++;
       if (this.recLeft === 0 && this.recType === CONTENT.alert) this.alertByte = -1;
     }
     if (capped && this.stopped === undefined) this.stop('limit', 'limit.bytes_inspected');
@@ -151,6 +154,7 @@ export class RecordStream {
     if (this.firstRecordVersion === 0) this.firstRecordVersion = version;
     this.recType = type;
     this.recLeft = length;
+    if (length === 0) this.completeRecords++;
     switch (type) {
       case CONTENT.changeCipherSpec:
         // The owner decides whether this starts encryption: a TLS 1.3 CCS is a compatibility dummy.
