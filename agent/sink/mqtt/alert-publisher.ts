@@ -15,8 +15,6 @@
  * reconnect off; when a connection drops, in-flight records go back to the queue and are sent
  * again on the next connection (at-least-once; collectors de-duplicate by alert id).
  */
-import { X509Certificate } from 'node:crypto';
-import { createSecureContext } from 'node:tls';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Alert } from '../../alert/alert.js';
 import { SEVERITY_RANK } from '../../alert/alert.js';
@@ -25,8 +23,9 @@ import { DiskQueue } from '../queue/disk-queue.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import { encodeAlert } from '../wire/alert-wire.js';
 import { encodeStatus, type AlertCountsBySeverity, type SensorStatusInfo } from '../wire/status-wire.js';
-import { BrokerConfigError, readPem, sensorTopics, type BrokerOptions, type SensorTopics } from './broker-options.js';
+import { BrokerConfigError, sensorTopics, type BrokerOptions, type SensorTopics } from './broker-options.js';
 import { CLOSED_BEFORE_CONNACK, describeConnectionError, type ConnectionContext } from './connection-errors.js';
+import { loadTlsFiles, type TlsMaterial } from './tls-files.js';
 
 /** Where the publisher's one-line messages go (a pino logger fits). */
 export interface PublisherLog {
@@ -77,25 +76,6 @@ const STOP_STATUS_WAIT_MS = 2000;
 /** Repeat "queue is dropping" at most this often. */
 const DROP_LOG_INTERVAL_MS = 60_000;
 
-/** Refuses unusable PEM material at start (garbage file, key not matching the certificate) with one line. */
-function checkTlsMaterial(tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'>, o: BrokerOptions): void {
-  if (!tls.ca && !tls.cert) return;
-  try {
-    // createSecureContext accepts a CA file without any certificate in it; parsing does not.
-    if (tls.ca) new X509Certificate(tls.ca as Buffer);
-  } catch (err) {
-    throw new BrokerConfigError(`--broker-ca ${o.caFile ?? ''} is not a usable PEM CA certificate (${(err as Error).message}): give the CA certificate in PEM form`);
-  }
-  if (!tls.cert) return;
-  try {
-    createSecureContext({ cert: tls.cert as Buffer, key: tls.key as Buffer });
-  } catch (err) {
-    throw new BrokerConfigError(
-      `--broker-cert ${o.certFile ?? ''} / --broker-key ${o.keyFile ?? ''} are not a usable PEM certificate and matching key (${(err as Error).message})`,
-    );
-  }
-}
-
 const stderrLog: PublisherLog = {
   info: (m) => process.stderr.write(`picket: ${m}\n`),
   warn: (m) => process.stderr.write(`picket: warning: ${m}\n`),
@@ -119,7 +99,7 @@ export class AlertPublisher {
   private stopped = false;
   private started = false;
   private readonly startedMs: number;
-  private tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'> = {};
+  private tls: TlsMaterial = {};
   private problemKey = '';
   private problem = '';
   private everConnected = false;
@@ -155,10 +135,7 @@ export class AlertPublisher {
   async start(): Promise<void> {
     if (this.started) return;
     const o = this.options;
-    if (o.caFile) this.tls.ca = readPem(o.caFile, 'broker-ca');
-    if (o.certFile) this.tls.cert = readPem(o.certFile, 'broker-cert');
-    if (o.keyFile) this.tls.key = readPem(o.keyFile, 'broker-key');
-    checkTlsMaterial(this.tls, o);
+    this.tls = loadTlsFiles(o);
     this.queue = this.deps.queue ?? this.openQueue();
     this.started = true;
     const c = this.queue.counters();
