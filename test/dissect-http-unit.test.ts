@@ -3,7 +3,7 @@
  * chunked, HEAD/204/304, until close), interim responses, tunnels, smuggling signals, limits,
  * capture gaps, URL splitting, and results that do not depend on how the bytes are cut.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { httpDissector, isHttp1Start, type HttpMeta } from '../agent/dissect/http/index.js';
 import { HttpSession, HTTP_LIMITS } from '../agent/dissect/http/session.js';
 import { urlParts, splitHostPort } from '../agent/dissect/http/url.js';
@@ -35,7 +35,7 @@ function run(pieces: Piece[]): Run {
 }
 
 /** Runs the pieces as given and re-cut at many random points: results must be identical. */
-function runStable(t: Tap.Test, pieces: Piece[]): Run {
+function runStable(t: Test, pieces: Piece[]): Run {
   const whole = run(pieces);
   const rng = new Rng(7);
   for (let i = 0; i < 25; i++) {

@@ -82,6 +82,21 @@ export function text(buf: Uint8Array, start: number, end: number, maxBytes: numb
   return utf8.decode(buf.subarray(start, end));
 }
 
+/** True when the lower-case literal `needle` occurs in `buf[start, end)`, ignoring ASCII case. */
+export function containsCi(buf: Uint8Array, start: number, end: number, needle: Uint8Array): boolean {
+  const last = end - needle.length;
+  for (let i = start; i <= last; i++) {
+    let j = 0;
+    for (; j < needle.length; j++) {
+      let c = buf[i + j]!;
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      if (c !== needle[j]) break;
+    }
+    if (j === needle.length) return true;
+  }
+  return false;
+}
+
 /** RFC 9110 `tchar` (token characters), used for methods and header names. */
 export function isTchar(c: number): boolean {
   if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true;

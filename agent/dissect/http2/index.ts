@@ -1,5 +1,5 @@
 import { Verdict, type Dissector } from '../dissector.js';
-import { containsBytes, lit, startsWith } from '../http/ascii.js';
+import { containsBytes, containsCi, lit } from '../http/ascii.js';
 import { isHttp1Start } from '../http/index.js';
 import { http2Ecs, type GrpcCall, type Http2Meta, type Http2Request } from './ecs.js';
 import { FRAME_NAMES } from './frame-reader.js';
@@ -9,7 +9,7 @@ import { HTTP2_LIMITS, Http2Session, PREFACE, type H2Stream } from './session.js
 export type { GrpcCall, Http2Meta, Http2Request } from './ecs.js';
 
 const HEAD_END = lit('\r\n\r\n');
-const H2C = [lit('h2c'), lit('H2C')];
+const H2C = lit('h2c');
 
 /**
  * Could this first payload open cleartext HTTP/2? The client preface (or its start), an HTTP/1.x
@@ -26,7 +26,7 @@ export function probeHttp2(buf: Uint8Array, off: number, len: number): boolean {
   }
   if (isHttp1Start(buf, off, len)) {
     if (!containsBytes(buf, off, end, HEAD_END)) return true;
-    return H2C.some((h) => containsBytes(buf, off, end, h));
+    return containsCi(buf, off, end, H2C);
   }
   if (len < 9) return false;
   const length = (buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!;

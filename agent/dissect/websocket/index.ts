@@ -1,5 +1,5 @@
 import { Verdict, type Dissector } from '../dissector.js';
-import { containsBytes, hasToken, lit, startsWith } from '../http/ascii.js';
+import { containsBytes, containsCi, hasToken, lit, startsWith } from '../http/ascii.js';
 import { entropy, looksLikeFrames } from './frame-reader.js';
 import { websocketEcs, type WebSocketHandshake, type WebSocketMeta } from './ecs.js';
 import { acceptFor, WEBSOCKET_LIMITS, WebSocketSession } from './session.js';
@@ -9,8 +9,7 @@ export type { WebSocketMeta } from './ecs.js';
 const GET = lit('GET ');
 const STATUS_101 = [lit('HTTP/1.1 101'), lit('HTTP/1.0 101')];
 const HEAD_END = lit('\r\n\r\n');
-const WEBSOCKET_LOWER = lit('ebsocket');
-const WEBSOCKET_UPPER = lit('EBSOCKET');
+const WEBSOCKET = lit('websocket');
 
 /**
  * Could this first payload open a WebSocket? A GET whose head, when complete in this segment,
@@ -21,7 +20,7 @@ export function probeWebSocket(buf: Uint8Array, off: number, len: number): boole
   const end = off + len;
   if (startsWith(buf, off, end, GET)) {
     if (!containsBytes(buf, off, end, HEAD_END)) return true; // head continues in later segments
-    return containsBytes(buf, off, end, WEBSOCKET_LOWER) || containsBytes(buf, off, end, WEBSOCKET_UPPER);
+    return containsCi(buf, off, end, WEBSOCKET);
   }
   if (STATUS_101.some((s) => startsWith(buf, off, end, s))) return true;
   return looksLikeFrames(buf, off, len);
