@@ -72,8 +72,13 @@ export class HpackDecoder {
   private pos = 0;
   private lastLen = 0;
 
-  constructor(readonly limits: HpackLimits = HPACK_LIMITS) {
-    this.maxSize = Math.min(4096, limits.tableBytes);
+  constructor(
+    readonly limits: HpackLimits = HPACK_LIMITS,
+    /** Table size before any size update (HTTP/2: 4096, RFC 9113 §6.5.2). */
+    initialSize = 4096,
+  ) {
+    this.maxSize = Math.min(initialSize, limits.tableBytes);
+    this.settingsMax = Math.max(4096, this.maxSize);
     this.scratch = new Uint8Array(limits.stringBytes);
   }
 
