@@ -3,6 +3,7 @@ import { tlsDissector } from './tls/index.js';
 import { quicDissector } from './quic/index.js';
 import { dnsDissector } from './dns/index.js';
 import { sshDissector } from './ssh/index.js';
+import { stratumDissector } from './stratum/index.js';
 import { rmmDissector } from './rmm/index.js';
 
 /**
@@ -15,5 +16,6 @@ export const DISSECTORS: readonly AnyDissector[] = [
   quicDissector,
   dnsDissector,
   sshDissector,
+  stratumDissector,
   rmmDissector, // keep last: it reads the metadata of the dissectors above
 ];
