@@ -147,7 +147,7 @@ export const CONFIG_SCHEMA: SectionSpec = section('picket run configuration', {
       tcp: seconds(300, 'established TCP'),
       tcp_half_open: seconds(30, 'SYN seen, handshake not completed'),
       tcp_closed: seconds(5, 'after FIN from both sides or an RST (late packets)'),
-      udp: seconds(60, 'UDP'),
+      udp: seconds(60, 'UDP flows'),
       icmp: seconds(60, 'ICMP and ICMPv6'),
       other: seconds(60, 'other IP protocols'),
     }),
