@@ -4,6 +4,9 @@ import { quicDissector } from './quic/index.js';
 import { dnsDissector } from './dns/index.js';
 import { sshDissector } from './ssh/index.js';
 import { stratumDissector } from './stratum/index.js';
+import { httpDissector } from './http/index.js';
+import { websocketDissector } from './websocket/index.js';
+import { http2Dissector } from './http2/index.js';
 import { rmmDissector } from './rmm/index.js';
 
 /**
@@ -17,5 +20,8 @@ export const DISSECTORS: readonly AnyDissector[] = [
   dnsDissector,
   sshDissector,
   stratumDissector,
+  httpDissector,
+  websocketDissector, // after http: a 101 upgrade turns network.protocol into websocket
+  http2Dissector, // after http: h2c upgrades and gRPC override http
   rmmDissector, // keep last: it reads the metadata of the dissectors above
 ];
