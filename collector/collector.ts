@@ -26,6 +26,8 @@ export interface CollectorOptions {
   group: string;
   topicPrefix: string;
   protocol: 'auto' | 5 | 4;
+  /** Plain alert subscription even on MQTT 5 (see SubscriberOptions.noShare). */
+  noShare?: boolean;
   clientId: string;
   username?: string;
   password?: string;
@@ -93,6 +95,7 @@ export class Collector {
     sub.group = o.group;
     sub.topicPrefix = o.topicPrefix;
     sub.protocol = o.protocol;
+    sub.noShare = o.noShare === true;
     if (o.reconnectMinMs !== undefined) sub.reconnectMinMs = o.reconnectMinMs;
     if (o.reconnectMaxMs !== undefined) sub.reconnectMaxMs = o.reconnectMaxMs;
     if (o.username !== undefined) sub.username = o.username;

@@ -27,6 +27,12 @@ export interface SubscriberOptions {
   topicPrefix: string;
   /** `auto`: MQTT 5, falling back to 3.1.1 when the broker refuses 5. */
   protocol: 'auto' | 5 | 4;
+  /**
+   * Subscribe to alerts plainly even on MQTT 5 (a single collector). mosquitto 2.0 does not keep
+   * shared subscriptions across its own restart, so alerts published after a broker restart and
+   * before the collector reconnects are lost to a shared subscription; a plain one keeps them.
+   */
+  noShare: boolean;
   username?: string;
   password?: string;
   ca?: Buffer;
@@ -66,6 +72,7 @@ export function defaultSubscriberOptions(url: string, clientId: string): Subscri
     group: 'picket-collectors',
     topicPrefix: 'picket/v1',
     protocol: 'auto',
+    noShare: false,
     keepaliveS: 30,
     connectTimeoutMs: 10_000,
     sessionExpiryS: 3600,
@@ -126,6 +133,7 @@ export class AlertSubscriber {
   /** Reconnect at once (after switching to MQTT 3.1.1). */
   private retryNow = false;
   private subscribed = false;
+  private lostReason = '';
   private subscribedWaiters: (() => void)[] = [];
 
   constructor(
@@ -232,6 +240,11 @@ export class AlertSubscriber {
         this.log.info(`broker ${o.url} does not speak MQTT 5; using MQTT 3.1.1`);
         return;
       }
+      // An error on an established connection is an outage, reported once by onClose.
+      if (this.connected) {
+        this.lostReason = typeof code === 'string' ? code : err.message;
+        return;
+      }
       const p = describeError(err, o, version);
       this.setProblem(p.key, p.message);
     });
@@ -265,7 +278,7 @@ export class AlertSubscriber {
         return typeof code === 'number' ? code : -1;
       }
     };
-    let alertFilter = this.version === 5 ? t.sharedAlertFilter : t.alertFilter;
+    let alertFilter = this.version === 5 && !this.options.noShare ? t.sharedAlertFilter : t.alertFilter;
     let code = await sub(alertFilter);
     if (gen !== this.generation) return;
     if (this.version === 5 && code === 0x9e) {
@@ -317,7 +330,8 @@ export class AlertSubscriber {
     client.on('error', () => {});
     client.end(true);
     if (this.stopped) return;
-    if (was && !this.problemKey) this.log.warn(`lost connection to broker ${this.options.url}; reconnecting`);
+    if (was && !this.problemKey) this.log.warn(`lost connection to broker ${this.options.url}${this.lostReason ? ` (${this.lostReason})` : ''}; reconnecting`);
+    this.lostReason = '';
     const o = this.options;
     const base = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(this.attempt, 20));
     this.attempt++;

@@ -48,9 +48,16 @@ export function applyRetention(store: AlertStore, limits: RetentionLimits, nowUs
   let bySize = 0;
   if (limits.maxBytes > 0 && store.usedBytes() > limits.maxBytes) {
     const target = limits.maxBytes * 0.9;
-    const del = st.get(`DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts ORDER BY received_us ASC LIMIT ${BATCH})`);
-    for (let i = 0; i < MAX_SIZE_BATCHES && store.usedBytes() > target; i++) {
-      const n = del.run().changes;
+    const del = st.get('DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts ORDER BY received_us ASC LIMIT ?)');
+    const count = st.get('SELECT COUNT(*) AS n FROM alerts');
+    for (let i = 0; i < MAX_SIZE_BATCHES; i++) {
+      const used = store.usedBytes();
+      if (used <= target) break;
+      // Delete the share of rows that should free the excess (rows are similar in size), in
+      // bounded batches, so the last batch does not overshoot far below the target.
+      const rows = (count.get() as { n: number }).n;
+      const want = Math.ceil((rows * (used - target)) / used);
+      const n = del.run(Math.max(50, Math.min(BATCH, want))).changes;
       bySize += n;
       if (n === 0) break;
     }
