@@ -16,6 +16,7 @@ import { composeObservers } from '../flow/compose-observers.js';
 import { flowConfig, type FlowConfig } from '../flow/flow-config.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import { DissectStage, dissectEcs } from '../dissect/dissect-stage.js';
+import { DISSECTORS } from '../dissect/registry.js';
 import { PacketPipeline } from '../pipeline/packet-pipeline.js';
 import { LiveSource } from '../source/live/live-source.js';
 import { LiveCaptureError } from '../source/live/capture-error.js';
@@ -298,7 +299,8 @@ export class Daemon {
       interfaces: () => this.interfaces(),
       flows: () => this.pipeline?.table.stats ?? emptyFlows,
       decodeErrors: () => this.pipeline?.decoder.stats.errors ?? new Map(),
-      parseErrors: () => this.dissect?.errorsByDissector() ?? new Map(),
+      // Every dissector appears (0 until it sees bad input), so dashboards need no absent() guards.
+      parseErrors: () => new Map([...DISSECTORS.map((d) => [d.name, 0] as [string, number]), ...(this.dissect?.errorsByDissector() ?? [])]),
       netflow: () => this.netflow?.stats(),
       alerts: () => this.alerts?.counts ?? { low: 0, medium: 0, high: 0, critical: 0 },
       publisher: () => this.publisher?.stats(),
