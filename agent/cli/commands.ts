@@ -1,7 +1,9 @@
 import type { Command } from './command.js';
+import { collectCommand } from './collect.js';
+import { demoCommand } from './demo.js';
 import { inspectCommand } from './inspect.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 
 /** Every sub-command, in the order `picket --help` lists them. Add a command with one line here. */
-export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand, runCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand, runCommand, collectCommand, demoCommand];

@@ -27,7 +27,7 @@ import { PROCESS_IO, type Command, type CommandIo } from './command.js';
 
 const FLAGS: FlagSpecs = {
   http: { type: 'string', value: 'HOST:PORT', help: 'dashboard address (default 127.0.0.1:8080)' },
-  'broker-port': { type: 'string', value: 'N', help: 'port of the embedded broker on 127.0.0.1 (default 1883)' },
+  'broker-port': { type: 'string', value: 'N', help: 'port of the embedded broker on 127.0.0.1 (default 1883; 0: any free port)' },
   broker: { type: 'string', value: 'URL', help: 'use this MQTT broker instead of the embedded one' },
   speed: { type: 'string', value: 'N', help: 'replay N× faster than recorded (default 120: the 90-minute capture plays in about 45 s)' },
   capture: { type: 'string', value: 'FILE', help: 'capture to replay (default samples/demo.pcap)' },
@@ -82,7 +82,9 @@ export async function runDemo(argv: readonly string[], io: CommandIo = PROCESS_I
   const log = logTo(io);
   const root = packageRoot();
   const speed = positiveNumber(flagString(args, 'speed'), 'speed', 120);
-  const brokerPort = positiveNumber(flagString(args, 'broker-port'), 'broker-port', 1883);
+  const portText = flagString(args, 'broker-port') ?? '1883';
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError(`--broker-port must be 0-65535 (0: any free port), got "${portText}"`);
+  const brokerPort = Number(portText);
   const capture = flagString(args, 'capture') ?? join(root, 'samples', 'demo.pcap');
   const keepDb = flagString(args, 'db');
   const tmp = keepDb ? undefined : mkdtempSync(join(tmpdir(), 'picket-demo-'));
