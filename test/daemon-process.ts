@@ -10,7 +10,9 @@ export const MAIN = fileURLToPath(new URL('../agent/cli/main.ts', import.meta.ur
 
 /** The TypeScript loader flags of this process, without tap's process-info/coverage hooks. */
 export function loaderArgs(): string[] {
-  return process.execArgv.filter((a) => !a.includes('@tapjs/processinfo'));
+  // Only the TypeScript loader: tap's mock/processinfo hooks would record the child as a test
+  // process (and fail for an unprivileged child that cannot write .tap/).
+  return process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
 }
 
 /** The environment for a child: this one without coverage collection. */
