@@ -232,6 +232,10 @@ t.test('every flow-export capture decodes without unexplained errors', async (t)
     }
     if (exports === 0) continue;
     decoded++;
+    // akvorado keeps templates and data in separate files (paired above): alone, a data file's
+    // sets wait for a template that is in its sibling file. (pmacct 112: see above.)
+    const dataOnly = /-data\.pcap$|\/data\.pcap$/.test(f) || f.includes('/112-');
+    t.equal(dec.pendingSets > 0, dataOnly && dec.pendingSets > 0, `${f.slice(CORPUS.length)}: sets wait for a template only in akvorado data-only files`);
     records += recs.length;
     // pmacct 112 announces some templates before the capture starts (see above).
     const explained = f.includes('/112-') ? { pending_expired: 3 } : {};
