@@ -198,8 +198,10 @@ function merge(a: Alert, c: AlertCandidate): void {
   // The detector's latest view (cumulative numbers) replaces the older one.
   a.reason = c.reason;
   a.evidence = copyEvidence(c.evidence);
-  // Technique may sharpen (T1071 → T1071.001 once the SNI is known).
-  if (c.technique.length > a.technique.length && c.technique.startsWith(a.technique)) a.technique = c.technique;
+  // The detector's latest classification wins (T1071 → T1071.001 once the SNI is known, a flood
+  // first seen as volumetric turns out to be a SYN flood).
+  a.technique = c.technique;
+  a.tactic = c.tactic;
   if (!a.appProtocol && c.appProtocol) a.appProtocol = c.appProtocol;
 }
 

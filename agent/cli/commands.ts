@@ -4,6 +4,7 @@ import { demoCommand } from './demo.js';
 import { inspectCommand } from './inspect.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
+import { evalCommand } from './eval.js';
 
 /** Every sub-command, in the order `picket --help` lists them. Add a command with one line here. */
-export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand, runCommand, collectCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand, runCommand, evalCommand, collectCommand, demoCommand];

@@ -111,7 +111,7 @@ class Dga implements Detector {
     const n = c.domains.size;
     const ratio = n > 0 ? c.failed / n : 0;
     const fires = n >= this.cfg.minDomainsAnyway || (n >= this.cfg.minDomains && ratio >= this.cfg.minFailedRatio);
-    if (!fires || n - c.emitted < Math.max(1, Math.floor(this.cfg.minDomains / 2)) && c.emitted > 0) return;
+    if (!fires || (c.emitted > 0 && n - c.emitted < Math.max(1, Math.floor(this.cfg.minDomains / 2)))) return;
     const delta = n - c.emitted;
     c.emitted = n;
     const examples = [...c.domains.keys()].slice(-3).join(', ');

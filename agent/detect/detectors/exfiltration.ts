@@ -53,6 +53,8 @@ interface Pair {
   flows: number;
   alerted: boolean;
   emittedSent: number;
+  /** Bytes of the largest flow (its port and name are shown). */
+  biggest: number;
 }
 
 class Exfiltration implements Detector {
@@ -88,9 +90,14 @@ class Exfiltration implements Detector {
     if (!p || r.endUs - p.windowStart > this.windowUs) {
       p = {
         src: r.client.ip, srcZone: zones.client, dst: r.server.ip, dstZone: zones.server, port: r.server.port, name: serverName(r),
-        windowStart: r.startUs, lastUs: r.endUs, sent: 0, received: 0, flows: 0, alerted: false, emittedSent: 0,
+        windowStart: r.startUs, lastUs: r.endUs, sent: 0, received: 0, flows: 0, alerted: false, emittedSent: 0, biggest: 0,
       };
       this.pairs.set(key, p);
+    }
+    if (bytesOut > p.biggest) {
+      p.biggest = bytesOut;
+      p.port = r.server.port;
+      p.name = serverName(r);
     }
     p.sent += bytesOut;
     p.received += r.s2c.bytes;

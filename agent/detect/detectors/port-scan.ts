@@ -44,7 +44,7 @@ const DEFAULTS: PortScanConfig = {
   verticalPortsFailed: 15,
   horizontalHosts: 256,
   horizontalHostsFailed: 16,
-  failedRatio: 0.6,
+  failedRatio: 0.8,
   emitIntervalSec: 5,
   maxPairs: 8192,
 };

@@ -1,7 +1,7 @@
 /**
  * Remote monitoring and management tool abuse (T1219 Remote Access Software), from the RMM
- * classifier's `record.app.rmm`: an RMM session whose client is in the `untrust` or `guest` zone
- * (someone outside driving an inside host), a very long session, or one source driving RMM
+ * classifier's `record.app.rmm`: an RMM session from a client in the `untrust` or `guest` zone to
+ * a host inside (someone outside driving an inside host), a very long session, or one source driving RMM
  * sessions to many hosts.
  */
 import type { FlowRecord } from '../../flow/flow-record.js';
@@ -64,7 +64,7 @@ class RmmAbuse implements Detector {
     const target = hostPort(r.server.ip, r.server.port);
     const reasons: string[] = [];
     let score = 0;
-    if (this.zones.has(zones.client)) {
+    if (this.zones.has(zones.client) && zones.server !== 'untrust') {
       reasons.push(`from the ${zones.client} zone`);
       score = Math.max(score, zones.client === 'untrust' ? 0.85 : 0.75);
     }
