@@ -116,6 +116,12 @@ function checkHttp(state: unknown, meta: unknown): string | undefined {
   if (s.streams[0].bytes + s.streams[1].bytes > L.bytesInspected) return 'bytes inspected';
   if (s.requests > L.requestsPerFlow + 1) return `requests ${s.requests}`;
   const m = meta as HttpMeta | undefined;
+  let chars = 0;
+  for (const tx of m?.transactions ?? []) {
+    for (const v of [tx.uri, tx.host, tx.userAgent, tx.referer, tx.requestContentType, tx.upgrade, tx.reason, tx.responseContentType, tx.server, tx.location]) chars += v?.length ?? 0;
+  }
+  // The budget may be passed by the last transaction kept (checked before adding it).
+  if (chars > L.keptChars + L.uriBytes + 9 * L.valueBytes) return `kept chars ${chars}`;
   for (const tx of m?.transactions ?? []) {
     if ((tx.uri?.length ?? 0) > L.uriBytes) return `uri ${tx.uri?.length}`;
     for (const v of [tx.host, tx.userAgent, tx.referer, tx.requestContentType, tx.responseContentType, tx.server, tx.location, tx.upgrade]) {
@@ -318,6 +324,9 @@ function checkHttp2(state: unknown, meta: unknown): string | undefined {
   }
   const m = meta as Http2Meta | undefined;
   if (m) {
+    let chars = 0;
+    for (const r of m.requests) for (const v of [r.method, r.path, r.authority, r.scheme, r.userAgent, r.requestContentType, r.responseContentType]) chars += v?.length ?? 0;
+    if (chars > L.keptChars + 2 * L.uriBytes + 8 * L.valueBytes) return `kept chars ${chars}`;
     if (m.requests.length > L.streamsReported) return 'requests listed';
     for (const c of m.grpcCalls) if (c.requestSizes.length > L.messageSizesKept || c.responseSizes.length > L.messageSizesKept) return 'message sizes';
   }

@@ -255,7 +255,7 @@ t.test('live: the generator in a network namespace reproduces the calls', { skip
   const dir = mkdtempSync(join(tmpdir(), 'pk-h2-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'h2.pcap');
-  execFileSync(process.execPath, ['test/captures/http2/generate.mjs', out], { stdio: 'ignore', timeout: 60_000 });
+  execFileSync(process.execPath, ['test/captures/http2/generate.mjs', out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
   const run = await runCapture(out, { dissectors: MINE });
   const i = run.records.findIndex((r) => r.server.port === 50051);
   checkGrpcFlow(t, run.records[i]!, run.ecs[i] as Record<string, any>);

@@ -226,7 +226,7 @@ t.test('live: the generator in a network namespace reproduces the counts', { ski
   const dir = mkdtempSync(join(tmpdir(), 'pk-ws-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'ws.pcap');
-  execFileSync(process.execPath, ['test/captures/websocket/generate.mjs', out], { stdio: 'ignore', timeout: 60_000 });
+  execFileSync(process.execPath, ['test/captures/websocket/generate.mjs', out], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 90_000 });
   const run = await runCapture(out, { flow: flowConfig({ reassemblyBytes: 1 << 20 }), dissectors: MINE });
   const m = ws(run.records.find((r) => r.server.port === 8765));
   t.same([m.client.frames, m.server.frames, m.closeCode, m.handshake?.acceptValid], [7, 4, 1000, true]);

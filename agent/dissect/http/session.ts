@@ -12,6 +12,8 @@ export interface HttpLimits extends StreamLimits {
   readonly pendingRequests: number;
   /** Payload bytes looked at, both directions together. */
   readonly bytesInspected: number;
+  /** Characters of kept strings (URIs, header values) per flow; later transactions are only counted. */
+  readonly keptChars: number;
 }
 
 export const HTTP_LIMITS: HttpLimits = {
@@ -24,6 +26,7 @@ export const HTTP_LIMITS: HttpLimits = {
   transactionsKept: 16,
   pendingRequests: 64,
   bytesInspected: 4 << 20,
+  keptChars: 16_384,
 };
 
 /** One request and its response (either may be missing: capture started late, or no answer). */
@@ -73,6 +76,8 @@ export class HttpSession implements StreamSink {
   readonly transactions: HttpTransaction[] = [];
   /** Transactions beyond the kept list. */
   dropped = 0;
+  /** Characters held by kept transactions (bounded by keptChars plus one transaction's worth). */
+  private chars = 0;
   /** Requests with ambiguous message length (Content-Length + Transfer-Encoding, or conflicting lengths). */
   ambiguous = 0;
   private readonly pending: Pending[] = [];
@@ -87,7 +92,6 @@ export class HttpSession implements StreamSink {
   /** A budget ended the inspection. */
   exhausted = false;
   ctx: DissectContext | undefined;
-  private tsUs = 0;
 
   constructor(readonly limits: HttpLimits = HTTP_LIMITS) {
     this.streams = [new Http1Stream(limits, 0), new Http1Stream(limits, 1)];
@@ -100,7 +104,6 @@ export class HttpSession implements StreamSink {
 
   feed(dir: 0 | 1, buf: Uint8Array, off: number, len: number, tsUs: number, ctx: DissectContext): void {
     this.ctx = ctx;
-    this.tsUs = tsUs;
     const s = this.streams[dir];
     const budget = this.limits.bytesInspected - this.streams[0].bytes - this.streams[1].bytes;
     if (len > budget) {
@@ -175,11 +178,15 @@ export class HttpSession implements StreamSink {
       if (!p) tx = this.keep({ tsUs });
       if (tx) {
         tx.status = status;
-        tx.reason = head.reason;
         tx.responseVersion = head.version;
-        if (head.contentType !== undefined) tx.responseContentType = head.contentType;
-        if (head.server !== undefined) tx.server = head.server;
-        if (head.location !== undefined) tx.location = head.location;
+        // Response strings only while the flow's string budget lasts (the status always).
+        if (this.chars <= this.limits.keptChars) {
+          tx.reason = head.reason;
+          if (head.contentType !== undefined) tx.responseContentType = head.contentType;
+          if (head.server !== undefined) tx.server = head.server;
+          if (head.location !== undefined) tx.location = head.location;
+          this.chars += head.reason.length + (tx.responseContentType?.length ?? 0) + (tx.server?.length ?? 0) + (tx.location?.length ?? 0);
+        }
       }
       this.upgradeAsked = false;
     }
@@ -240,10 +247,15 @@ export class HttpSession implements StreamSink {
   }
 
   private keep(tx: HttpTransaction): HttpTransaction | undefined {
-    if (this.transactions.length >= this.limits.transactionsKept) {
+    // Strings are what costs memory per flow: bound them as well as the count (the first is kept).
+    const chars = (tx.uri?.length ?? 0) + (tx.host?.length ?? 0) + (tx.userAgent?.length ?? 0) + (tx.referer?.length ?? 0) + (tx.requestContentType?.length ?? 0) + (tx.upgrade?.length ?? 0);
+    const full = this.transactions.length >= this.limits.transactionsKept;
+    if (full || (this.transactions.length > 0 && this.chars + chars > this.limits.keptChars)) {
+      if (!full && this.dropped === 0) this.ctx?.count('limit.kept_chars');
       this.dropped++;
       return undefined;
     }
+    this.chars += chars;
     this.transactions.push(tx);
     return tx;
   }

@@ -1,6 +1,6 @@
 import type { DissectContext } from '../dissector.js';
 import { hasToken, lit } from '../http/ascii.js';
-import { HeadParser, HeadState, type HeadLimits, type HttpHead } from '../http/head-parser.js';
+import { HeadParser, HeadState, type HeadLimits } from '../http/head-parser.js';
 import { Flag, FrameType, H2FrameReader, type FrameSink } from './frame-reader.js';
 import { GrpcMessageCounter, isGrpcContentType } from './grpc.js';
 import { HpackDecoder, HpackStatus, type HpackLimits } from './hpack.js';
@@ -19,6 +19,8 @@ export interface Http2Limits extends HpackLimits, HeadLimits {
   readonly messageSizesKept: number;
   /** SETTINGS entries kept per direction. */
   readonly settingsKept: number;
+  /** Characters of header values kept on streams per flow (each value also capped at valueBytes, paths at uriBytes). */
+  readonly keptChars: number;
 }
 
 export const HTTP2_LIMITS: Http2Limits = {
@@ -31,6 +33,7 @@ export const HTTP2_LIMITS: Http2Limits = {
   streamsReported: 32,
   messageSizesKept: 16,
   settingsKept: 16,
+  keptChars: 32_768,
   lineBytes: 8192,
   headersPerMessage: 128,
   valueBytes: 1024,
@@ -115,7 +118,6 @@ export class Http2Session implements FrameSink {
   clientDir = -1;
   /** `prior_knowledge` (preface first) or `upgrade` (HTTP/1.1 Upgrade: h2c + 101). */
   start: '' | 'prior_knowledge' | 'upgrade' = '';
-  upgradeRequest: HttpHead | undefined;
   /** Not HTTP/2 after all. */
   rejected = false;
   readonly streams = new Map<number, H2Stream>();
@@ -131,6 +133,9 @@ export class Http2Session implements FrameSink {
   ctx: DissectContext | undefined;
   private tsUs = 0;
   private fields: BlockFields = {};
+  /** Characters of header values kept on streams. */
+  private chars = 0;
+  private charsHit = false;
 
   constructor(readonly limits: Http2Limits = HTTP2_LIMITS) {
     this.readers = [new H2FrameReader(0, limits.headerBlockBytes), new H2FrameReader(1, limits.headerBlockBytes)];
@@ -248,7 +253,6 @@ export class Http2Session implements FrameSink {
         this.rejected = true;
         return end;
       }
-      this.upgradeRequest = h;
       this.clientDir = dir;
       // The upgrade request is stream 1, its request side already complete (RFC 7540 §3.2).
       const s = this.stream(1);
@@ -387,15 +391,15 @@ export class Http2Session implements FrameSink {
       const st = f.status !== undefined ? Number(f.status) : NaN;
       if (Number.isInteger(st) && st >= 200 && s.status === undefined) {
         s.status = st;
-        if (f.contentType !== undefined) s.responseContentType = f.contentType;
+        if (f.contentType !== undefined) s.responseContentType = this.keep(f.contentType, this.limits.valueBytes);
         if (isGrpcContentType(f.contentType)) s.grpc = true;
       }
       if (f.grpcStatus !== undefined) {
         const g = Number(f.grpcStatus);
         if (Number.isInteger(g) && g >= 0) s.grpcStatus = g;
       }
-      if (f.grpcMessage !== undefined) s.grpcMessage = f.grpcMessage;
-      if (f.grpcEncoding !== undefined) s.grpcEncoding ??= f.grpcEncoding;
+      if (f.grpcMessage !== undefined) s.grpcMessage = this.keep(f.grpcMessage, this.limits.valueBytes);
+      if (f.grpcEncoding !== undefined) s.grpcEncoding ??= this.keep(f.grpcEncoding, this.limits.valueBytes);
     }
     if (flags & Flag.EndStream) {
       s.ended[side] = true;
@@ -404,14 +408,26 @@ export class Http2Session implements FrameSink {
   }
 
   private requestFields(s: H2Stream, f: BlockFields): void {
-    if (f.method !== undefined) s.method = f.method;
-    if (f.path !== undefined) s.path = f.path;
-    if (f.authority !== undefined) s.authority = f.authority;
-    if (f.scheme !== undefined) s.scheme = f.scheme;
-    if (f.userAgent !== undefined) s.userAgent = f.userAgent;
-    if (f.contentType !== undefined) s.requestContentType = f.contentType;
-    if (f.grpcEncoding !== undefined) s.grpcEncoding = f.grpcEncoding;
     if (isGrpcContentType(f.contentType)) s.grpc = true;
+    if (f.method !== undefined) s.method = this.keep(f.method, this.limits.valueBytes);
+    if (f.path !== undefined) s.path = this.keep(f.path, this.limits.uriBytes);
+    if (f.authority !== undefined) s.authority = this.keep(f.authority, this.limits.valueBytes);
+    if (f.scheme !== undefined) s.scheme = this.keep(f.scheme, this.limits.valueBytes);
+    if (f.userAgent !== undefined) s.userAgent = this.keep(f.userAgent, this.limits.valueBytes);
+    if (f.contentType !== undefined) s.requestContentType = this.keep(f.contentType, this.limits.valueBytes);
+    if (f.grpcEncoding !== undefined) s.grpcEncoding = this.keep(f.grpcEncoding, this.limits.valueBytes);
+  }
+
+  /** A header value to keep on a stream: cut to `max`, or '' once the flow's string budget is spent. */
+  private keep(v: string, max: number): string {
+    if (this.chars > this.limits.keptChars) {
+      if (!this.charsHit) this.ctx?.count('limit.kept_chars');
+      this.charsHit = true;
+      return '';
+    }
+    const out = v.length > max ? v.slice(0, max) : v;
+    this.chars += out.length;
+    return out;
   }
 
   /** Keeps the header fields Picket reports (names are lower case in HTTP/2). */

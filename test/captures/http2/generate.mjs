@@ -4,6 +4,8 @@
  * tcpdump inside a private network namespace (10.13.0.0/16 on its loopback). Needs root, `ip`,
  * `tcpdump`. Usage: node test/captures/http2/generate.mjs [OUT.pcap]
  *
+ * Needs tshark too (checks the capture has no missing segments); retries up to 3 times.
+ *
  * Flows (server 10.13.0.1, client 10.13.0.2):
  *  A. prior knowledge, port 50051, five gRPC-shaped calls on one connection (streams 1,3,5,7,9):
  *     /picket.test.Echo/Say         unary              1 → 1 message, grpc-status 0
@@ -194,15 +196,14 @@ async function traffic() {
   await h2cUpgrade();
 }
 
-async function main() {
-  const out = process.argv[2] ?? join(here, 'h2c-grpc.pcap');
+async function captureOnce(out) {
   quiet('ip', ['netns', 'del', NS]);
   sh('ip', ['netns', 'add', NS]);
   try {
     sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
     sh('ip', ['-n', NS, 'addr', 'add', `${SERVER}/16`, 'dev', 'lo']);
     sh('ip', ['-n', NS, 'addr', 'add', `${CLIENT}/16`, 'dev', 'lo']);
-    const dump = spawn('ip', ['netns', 'exec', NS, 'tcpdump', '-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-w', out, 'tcp and net 10.13.0.0/16'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = spawn('ip', ['netns', 'exec', NS, 'tcpdump', '-i', 'lo', '--immediate-mode', '-B', '65536', '-U', '-s', '0', '-w', out, 'tcp and net 10.13.0.0/16'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     dump.stderr.on('data', (d) => (err += d));
     for (let i = 0; i < 100 && !err.includes('listening'); i++) await sleep(50);
@@ -216,9 +217,26 @@ async function main() {
     if (code !== 0) throw new Error(`traffic generator failed (exit ${code})`);
     const dropped = /(\d+) packets dropped by kernel/.exec(err);
     if (!dropped || dropped[1] !== '0') throw new Error(`tcpdump lost packets: ${err.trim()}`);
-    process.stdout.write(`wrote ${out}\n`);
+    // Also from the capture itself: no segment may be missing (tshark's TCP analysis).
+    const holes = sh('tshark', ['-r', out, '-Y', 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment', '-T', 'fields', '-e', 'frame.number']).trim();
+    if (holes) throw new Error(`capture has holes at frames ${holes.split('\n').join(',')}`);
   } finally {
     quiet('ip', ['netns', 'del', NS]);
+  }
+}
+
+/** A loaded machine can make tcpdump miss packets: capture again (bounded) rather than keep a hole. */
+async function main() {
+  const out = process.argv[2] ?? join(here, 'h2c-grpc.pcap');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await captureOnce(out);
+      process.stdout.write(`wrote ${out}\n`);
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      process.stderr.write(`attempt ${attempt}: ${err.message}; retrying\n`);
+    }
   }
 }
 
