@@ -8,6 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
+// Globals of the browser, used inside page.evaluate callbacks: the project compiles without the DOM
+// lib (adding it would loosen type checking for all Node code), so they are declared for this file only.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any, window: any, getComputedStyle: any;
+
 export const OUT_DIR = fileURLToPath(new URL('./out/', import.meta.url));
 
 export function chromiumPath(): string {

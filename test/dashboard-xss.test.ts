@@ -15,6 +15,11 @@ import { startCollector, tempDir, until, variedAlert } from './collector-fixture
 import { launch, loaded, OUT_DIR, watchedPage } from './dashboard-fixtures.js';
 import { startMosquitto } from './helpers/mosquitto.js';
 
+// Globals of the browser, used inside page.evaluate callbacks: the project compiles without the DOM
+// lib (adding it would loosen type checking for all Node code), so they are declared for this file only.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any, window: any, getComputedStyle: any;
+
 const PAYLOADS = [
   '<script>window.__pwned=1;alert("script")</script>',
   '<img src=x onerror="window.__pwned=2;alert(2)">',
