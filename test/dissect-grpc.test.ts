@@ -151,9 +151,17 @@ function frame(type: number, flags: number, stream: number, payload: Uint8Array 
   return Buffer.concat([h, p]);
 }
 
+/** An HPACK string length (7-bit prefix integer, RFC 7541 §5.1), not Huffman-coded. */
+function strLen(n: number): number[] {
+  if (n < 127) return [n];
+  const out = [127];
+  for (n -= 127; n >= 128; n = Math.floor(n / 128)) out.push((n % 128) + 128);
+  return [...out, n];
+}
+
 /** `:method POST`, `:path <path>` (literal, no indexing), content-type grpc. */
 function requestBlock(path: string): Buffer {
-  return Buffer.concat([Buffer.from([0x83, 0x04, path.length]), Buffer.from(path), Buffer.from([0x0f, 0x10, 16]), Buffer.from('application/grpc')]);
+  return Buffer.concat([Buffer.from([0x83, 0x04, ...strLen(path.length)]), Buffer.from(path), Buffer.from([0x0f, 0x10, 16]), Buffer.from('application/grpc')]);
 }
 
 function session(limits = HTTP2_LIMITS): { s: Http2Session; ctx: DissectContext; counters: Map<string, number>; feed: (dir: 0 | 1, b: Uint8Array) => number } {
@@ -222,6 +230,12 @@ t.test('budgets: header block, HPACK table, streams, frames', async (t) => {
   t.equal(c.s.streams.size, HTTP2_LIMITS.streams);
   t.equal(c.s.untracked, 300 - HTTP2_LIMITS.streams);
   t.equal(c.counters.get('limit.streams'), 1);
+
+  const e = session();
+  for (let id = 1; id < 2 * 20; id += 2) e.feed(0, frame(1, 0x05, id, requestBlock(`/${'p'.repeat(3000)}.S/M${id}`)));
+  const paths = [...e.s.streams.values()].map((x) => x.path ?? '');
+  t.equal(paths.filter((x) => x.length > 0).length, 11, 'paths kept while the string budget lasts');
+  t.equal(e.counters.get('limit.kept_chars'), 1);
 
   const d = session({ ...HTTP2_LIMITS, frames: 10 });
   const v = d.feed(1, Buffer.concat(Array.from({ length: 20 }, () => frame(6, 0, 0, Buffer.alloc(8)))));

@@ -166,6 +166,13 @@ t.test('limits: long lines cut, transactions kept, requests per flow, bytes insp
   t.equal(m.transactions.length, HTTP_LIMITS.transactionsKept);
   t.equal(m.transactionsDropped, 30 - HTTP_LIMITS.transactionsKept);
 
+  const longUris = Array.from({ length: 10 }, (_, i) => `GET /${String(i).repeat(3000)} HTTP/1.1\r\nHost: h\r\n\r\n`).join('');
+  const lu = run([p(0, longUris)]);
+  t.equal(lu.meta!.requests, 10);
+  t.equal(lu.meta!.transactions.length, 5, 'the string budget per flow keeps the first transactions only');
+  t.equal(lu.meta!.transactionsDropped, 5);
+  t.equal(lu.counters['limit.kept_chars'], 1);
+
   const counters = new Map<string, number>();
   const ctx: DissectContext = { flow: INFO, count: (k) => counters.set(k, (counters.get(k) ?? 0) + 1), emit: () => {} };
   const small = new HttpSession({ ...HTTP_LIMITS, requestsPerFlow: 3, bytesInspected: 1_000_000, pendingRequests: 2 });
