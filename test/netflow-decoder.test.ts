@@ -436,3 +436,19 @@ t.test('a biflow whose forward direction is empty is turned around', async (t) =
   t.equal(tcp.c2s.tcpFlags?.syn, 1, 'flags follow the direction');
   t.equal(tcp.tcp?.syn, true);
 });
+
+t.test('NetFlow v9 sequence numbers: gaps are lost export packets, backward jumps resynchronise', async (t) => {
+  const { dec } = decoder();
+  const tmpl9 = templateSet(9, [{ id: 256, fields: [{ id: 8, len: 4 }, { id: 12, len: 4 }, { id: 2, len: 4 }] }]);
+  const rec = concat(ip('10.0.0.1'), ip('10.0.0.2'), u32(1));
+  for (const seq of [10, 11, 12, 15, 16, 3, 4]) dec.decode(v9(0, 1000, T0, [tmpl9, dataSet(256, [rec])], seq), EXPORTER, 1, NOW);
+  t.equal(dec.stats().exportPacketsLost, 2, '13 and 14 missing');
+  t.equal(dec.stats().sequenceResets, 1, '16 → 3: exporter restart, not loss');
+  dec.decode(v9(7, 1000, T0, [], 100), EXPORTER, 1, NOW);
+  t.equal(dec.stats().exportPacketsLost, 2, 'each source id has its own sequence');
+  dec.decode(v9(0, 1000, T0, [], 0xfffffffe), EXPORTER, 1, NOW); // 4 → 2^32-2: a reset
+  dec.decode(v9(0, 1000, T0, [], 0xffffffff), EXPORTER, 1, NOW);
+  dec.decode(v9(0, 1000, T0, [], 1), EXPORTER, 1, NOW);
+  t.equal(dec.stats().sequenceResets, 2);
+  t.equal(dec.stats().exportPacketsLost, 3, 'across the 32-bit wrap, only 0 is missing');
+});

@@ -34,6 +34,15 @@ export interface NetflowCounters {
    * exports this way.
    */
   recordsUnanchoredTime: number;
+  /**
+   * NetFlow v9 export packets lost between exporter and collector (network, or our socket:
+   * compare `socketDrops`), from gaps in the per-source-id packet sequence (RFC 3954 §5.1). A gap
+   * is only seen when a later packet arrives. (IPFIX and v5 sequences count records, and
+   * exporters disagree on how: not checked.)
+   */
+  exportPacketsLost: number;
+  /** v9 sequence numbers that went backwards or jumped ≥ 2^31 (exporter restart, reordering): resynchronised, not counted as loss. */
+  sequenceResets: number;
   /** Malformed input and limits hit, by kind (see README for the list). */
   errors: Record<string, number>;
   /**
@@ -61,6 +70,8 @@ export function emptyCounters(): NetflowCounters {
     setsDecodedLate: 0,
     unknownTemplateSets: 0,
     recordsUnanchoredTime: 0,
+    exportPacketsLost: 0,
+    sequenceResets: 0,
     errors: {},
     enterpriseFields: {},
   };

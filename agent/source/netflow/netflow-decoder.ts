@@ -251,6 +251,10 @@ export class NetflowDecoder {
     }
     this.session = session;
     this.nowMs = nowMs;
+    // RFC 3954 §5.1: the sequence counts export packets of this source id.
+    const seq = u32(b, 12);
+    this.c.exportPacketsLost += this.sequenceGap(session, seq);
+    session.nextSequence = (seq + 1) >>> 0;
     return this.sets(b, 20, b.length, 9);
   }
 
@@ -280,6 +284,8 @@ export class NetflowDecoder {
     }
     this.session = session;
     this.nowMs = nowMs;
+    // The IPFIX sequence (RFC 7011 §3.1: data records sent before this message) is not checked:
+    // exporters disagree on it (softflowd counts flow records only, including this message's).
     return this.sets(b, 16, len, 10);
   }
 
@@ -311,6 +317,18 @@ export class NetflowDecoder {
     }
     // 1–3 trailing bytes: padding after the last set.
     return ok(0);
+  }
+
+  /** Packets missing before `seq` (0 when in order or unknown); backwards or huge jumps resynchronise. */
+  private sequenceGap(session: ExporterSession, seq: number): number {
+    const expected = session.nextSequence;
+    if (expected < 0 || seq === expected) return 0;
+    const gap = (seq - expected) >>> 0;
+    if (gap >= 0x8000_0000) {
+      this.c.sequenceResets++;
+      return 0;
+    }
+    return gap;
   }
 
   /** Template sink: stores (or refreshes) a template and decodes data that waited for it. */

@@ -13,6 +13,8 @@ export class ExporterSession {
   defaultSamplingInterval = 0;
   /** IPFIX systemInitTimeMilliseconds from options data (base of sysUptime fields), -1 = unknown. */
   systemInitMs = -1;
+  /** NetFlow v9 sequence number the next packet should carry, -1 = unknown. */
+  nextSequence = -1;
   lastSeenMs: number;
 
   constructor(
