@@ -59,7 +59,7 @@ export function parseIpv4(s: string): number {
 
 /** Parses IPv6 text (with `::` and an optional dotted IPv4 tail, no zone id) into 4 words; undefined when invalid. */
 export function parseIpv6(s: string): Uint32Array | undefined {
-  if (s.length < 2 || s.length > 45) return undefined;
+  if (s.length < 2 || s.length > 45 || s.includes(':::') || s.indexOf('::') !== s.lastIndexOf('::')) return undefined;
   const groups: number[] = [];
   let gap = -1;
   const parts = s.split(':');
