@@ -452,3 +452,10 @@ t.test('NetFlow v9 sequence numbers: gaps are lost export packets, backward jump
   t.equal(dec.stats().sequenceResets, 2);
   t.equal(dec.stats().exportPacketsLost, 3, 'across the 32-bit wrap, only 0 is missing');
 });
+
+t.test('an end time before the start time gives a zero duration, never a negative one', async (t) => {
+  const { dec, recs } = decoder();
+  dec.decode(ipfix(1, T0, [templateSet(10, [{ id: 256, fields: BASIC }]), dataSet(256, [basicRecord('10.0.0.1', '10.0.0.2', 1, 2, 17, 1, 1, NOW, NOW - 5000)])]), EXPORTER, 1, NOW);
+  t.equal(recs[0]!.startUs, NOW * 1000);
+  t.equal(recs[0]!.endUs, NOW * 1000);
+});

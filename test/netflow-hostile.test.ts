@@ -194,7 +194,7 @@ t.test('random mutations of real exports never throw and never emit implausible 
     }
     for (const r of recs) {
       const finite = [r.startUs, r.endUs, r.c2s.packets, r.c2s.bytes, r.s2c.packets, r.s2c.bytes, r.client.port, r.server.port].every(Number.isFinite);
-      if (!finite || r.c2s.packets < 0 || !r.client.ip || !r.server.ip || !r.communityId.startsWith('1:') || r.exporter!.samplingInterval <= 0) bad++;
+      if (!finite || r.endUs < r.startUs || r.c2s.packets < 0 || !r.client.ip || !r.server.ip || !r.communityId.startsWith('1:') || r.exporter!.samplingInterval <= 0) bad++;
     }
     recs.length = 0;
     if (dec.pendingSets > opts.maxPendingSets || dec.templateCount > opts.maxSessions * opts.maxTemplatesPerSession) bad++;

@@ -71,6 +71,9 @@ export function resolveTimes(s: FlowScratch, ctx: ExportContext, sessionInitMs: 
   // Nothing usable: the export time is the best bound we have.
   if (Number.isNaN(end)) end = Number.isNaN(start) ? ctx.exportMs : start;
   if (Number.isNaN(start)) start = end;
+  // An end before the start is inconsistent input; keep the start and make the duration 0 so
+  // later stages never see negative durations.
+  if (end < start) end = start;
   t.startMs = start;
   t.endMs = end;
   t.revStartMs = pick(s.revStartAbsMs, s.revStartDeltaUs, s.revStartUptimeMs, ctx, initMs, t);
@@ -107,9 +110,12 @@ function transportName(p: number): string {
   }
 }
 
+function word(b: Uint8Array, i: number): number {
+  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+}
+
 function addrText(b: Uint8Array): string {
-  const w = (i: number): number => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-  return b.length === 4 ? ipv4ToString(w(0)) : ipv6ToString(w(0), w(4), w(8), w(12));
+  return b.length === 4 ? ipv4ToString(word(b, 0)) : ipv6ToString(word(b, 0), word(b, 4), word(b, 8), word(b, 12));
 }
 
 let uidCounter = 0;
