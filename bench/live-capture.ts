@@ -7,8 +7,16 @@
  *            cost of one JS call per frame that every pipeline pays; decode and flows come later.
  * A last run overloads a small ring and checks delivered + ps_drop = sent.
  *
+ * With --capture FILE (the benchmark capture of bench/make-bench-capture.sh, real traffic), a
+ * third consumer is measured on that file:
+ *   pipeline - what `picket run` runs: the Daemon with LiveSource → decode → flows → every
+ *              dissector → every detector → alert aggregation (no outputs, no metrics server),
+ * at --pipeline-rates, and an overload run (1 MiB ring, highest rate) checks that what was not
+ * delivered is exactly what pcap_stats reports as dropped.
+ *
  * Needs root, tcpreplay and iproute2. Run: bash bench/live-capture.sh (pins this process to one
- * CPU and tcpreplay to another). Options: --seconds N (per rate, default 2), --rates a,b,c (pps).
+ * CPU and tcpreplay to another). Options: --seconds N (per rate, default 2), --rates a,b,c (pps),
+ * --capture FILE, --pipeline-rates a,b,c, --only pipeline (skip the synthetic consumers).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +25,9 @@ import { dirname, join } from 'node:path';
 import { LiveSource } from '../agent/source/live/live-source.js';
 import { loadPcapAddon, type PcapCapture } from '../agent/source/live/pcap-addon.js';
 import type { RawPacket } from '../agent/source/raw-packet.js';
+import { Daemon } from '../agent/daemon/daemon.js';
+import { defaultConfig } from '../agent/daemon/config-loader.js';
+import { createLogger } from '../agent/daemon/logger.js';
 
 const NS = 'pk-live-bn';
 const HOST_IF = 'pk-live-bnh';
@@ -34,6 +45,12 @@ const RATES = arg('rates', '50000,100000,200000,300000,400000,500000,700000,1000
   .split(',')
   .map(Number);
 const SENDER_CPU = arg('sender-cpu', '0');
+const CAPTURE = arg('capture', '');
+/** 0 = tcpreplay --topspeed. */
+const PIPELINE_RATES = arg('pipeline-rates', '25000,50000,100000,150000,200000,250000,300000,400000,0')
+  .split(',')
+  .map(Number);
+const ONLY = arg('only', '');
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,7 +135,9 @@ function replay(file: string, pps: number, count: number): Promise<Replay> {
   const args = ['-c', SENDER_CPU, 'ip', 'netns', 'exec', NS, 'tcpreplay', '-q', '-K', '-i', NS_IF, `--limit=${count}`, '--loop=0'];
   // Above ~100 k/s tcpreplay's per-packet timer cannot keep up; send in groups of N per tick.
   const multi = pps >= 100_000 ? Math.ceil(pps / 50_000) : 1;
-  args.push(`--pps=${pps}`, `--pps-multi=${multi}`, file);
+  // pps 0: as fast as tcpreplay can send (the sender's own ceiling).
+  if (pps === 0) args.push('--topspeed', file);
+  else args.push(`--pps=${pps}`, `--pps-multi=${multi}`, file);
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -135,6 +154,18 @@ function replay(file: string, pps: number, count: number): Promise<Replay> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** "N packets, avg B bytes" of a capture, from capinfos when it is installed. */
+function capinfo(file: string): string {
+  try {
+    const out = execFileSync('capinfos', ['-c', '-z', '-M', file], { encoding: 'utf8' });
+    const n = /Number of packets:\s+(\d+)/.exec(out)?.[1];
+    const avg = /Average packet size:\s+([\d.]+)/.exec(out)?.[1];
+    return `${n ?? '?'} packets, avg ${avg ?? '?'} B`;
+  } catch {
+    return 'capinfos not installed';
+  }
+}
 
 interface Row {
   mode: string;
@@ -205,6 +236,31 @@ function sourceConsumer(bufferBytes: number, workPerPacket = 0): Consumer {
   };
 }
 
+/**
+ * The daemon's packet path, built by the Daemon exactly as `picket run --interface` builds it
+ * (flow table, dissectors, detectors, aggregation); outputs, broker and metrics are off.
+ */
+async function pipelineConsumer(bufferBytes: number): Promise<Consumer & { daemon: Daemon }> {
+  const config = defaultConfig();
+  config.capture.interfaces = [HOST_IF];
+  config.capture.buffer_bytes = bufferBytes;
+  config.capture.timeout_ms = 50;
+  config.capture.stats_interval = 3600;
+  config.metrics.listen = '';
+  const daemon = new Daemon({ configPath: undefined, config, broker: undefined }, { log: createLogger('warn') });
+  await daemon.start();
+  const live = daemon.live!;
+  return {
+    daemon,
+    captured: () => live.stats().packets,
+    dropped: () => {
+      live.pollStats();
+      return live.stats().drops;
+    },
+    stop: () => daemon.stop('benchmark done'),
+  };
+}
+
 async function measure(mode: string, c: Consumer, file: string, pps: number, count: number): Promise<Row> {
   const n0 = c.captured();
   const d0 = c.dropped();
@@ -251,10 +307,10 @@ async function main(): Promise<void> {
     console.log(`libpcap: ${loadPcapAddon().libVersion}; capture: ${FRAMES} UDP frames, sizes ${SIZES.join('/')} (avg ${avgBytes.toFixed(0)} B), ${SECONDS} s per rate`);
     const rows: Row[] = [];
     const best: Record<string, number> = {};
-    for (const [mode, make] of [
+    for (const [mode, make] of ONLY === 'pipeline' ? [] : ([
       ['addon', () => addonConsumer(32 << 20)],
       ['source', () => sourceConsumer(32 << 20)],
-    ] as const) {
+    ] as const)) {
       const c = make();
       await sleep(200);
       for (const pps of RATES) {
@@ -266,20 +322,48 @@ async function main(): Promise<void> {
     }
     // Overload: 1 MiB ring and ~2 µs of JS work per packet, at the highest rate.
     const top = RATES[RATES.length - 1]!;
-    const slow = sourceConsumer(1 << 20, 400);
-    await sleep(200);
-    const over = await measure('overload', slow, path, top, Math.round(top * SECONDS));
-    await slow.stop();
-    rows.push(over);
+    const overloads: Row[] = [];
+    if (ONLY !== 'pipeline') {
+      const slow = sourceConsumer(1 << 20, 400);
+      await sleep(200);
+      const over = await measure('overload', slow, path, top, Math.round(top * SECONDS));
+      await slow.stop();
+      rows.push(over);
+      overloads.push(over);
+    }
+    if (CAPTURE) {
+      console.log(`pipeline: ${CAPTURE} (${capinfo(CAPTURE)}), rates ${PIPELINE_RATES.join(', ')} pps`);
+      const p = await pipelineConsumer(32 << 20);
+      await sleep(200);
+      for (const pps of PIPELINE_RATES) {
+        // topspeed (0) sends as many packets as the top fixed rate would.
+        const row = await measure('pipeline', p, CAPTURE, pps, Math.round((pps || Math.max(...PIPELINE_RATES)) * SECONDS));
+        rows.push(row);
+        if (row.dropped === 0 && row.captured === row.sent) best['pipeline'] = Math.max(best['pipeline'] ?? 0, row.actual);
+      }
+      const flows = p.daemon.pipeline!.table.stats;
+      console.log(`pipeline: ${flows.created} flows created, ${flows.active} active, ${flows.evicted} evicted; RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+      await p.stop();
+      // Overload the whole pipeline: small ring, the highest rate.
+      const small = await pipelineConsumer(1 << 20);
+      await sleep(200);
+      const topPipe = Math.max(...PIPELINE_RATES);
+      const over = await measure('pipe-overload', small, CAPTURE, 0, Math.round(topPipe * SECONDS));
+      await small.stop();
+      rows.push(over);
+      overloads.push(over);
+    }
     print(rows);
     for (const [mode, pps] of Object.entries(best)) {
       console.log(`${mode}: highest rate with zero drops and every frame captured: ${Math.round(pps)} pps (tcpreplay's measured rate)`);
     }
-    const accounted = over.captured + over.dropped;
-    console.log(
-      `overload: captured ${over.captured} + ps_drop ${over.dropped} = ${accounted} of ${over.sent} sent ` +
-        `(${accounted === over.sent ? 'every packet accounted for' : 'MISMATCH'})`,
-    );
+    for (const over of overloads) {
+      const accounted = over.captured + over.dropped;
+      console.log(
+        `${over.mode}: captured ${over.captured} + ps_drop ${over.dropped} = ${accounted} of ${over.sent} sent ` +
+          `(${accounted === over.sent ? 'every packet accounted for' : 'MISMATCH'})`,
+      );
+    }
   } finally {
     teardown();
     if (capturePath !== undefined) rmSync(dirname(capturePath), { recursive: true, force: true });
