@@ -96,6 +96,7 @@ export class NetflowDecoder {
   private nowMs = 0;
   private readonly sink: TemplateSink;
 
+  /** `onFlow` is called synchronously from decode(); an exception it throws propagates out of decode(). */
   constructor(
     private readonly onFlow: (r: FlowRecord) => void,
     options: NetflowDecoderOptions = {},
@@ -138,14 +139,17 @@ export class NetflowDecoder {
     const before = c.records;
     const version = u16(msg, 0);
     let r: ParseResult<number>;
-    if (version === 5) r = this.v5(msg, exporterIp);
-    else if (version === 9) r = this.v9(msg, exporterIp, exporterPort, nowMs);
-    else if (version === 10) r = this.ipfix(msg, exporterIp, exporterPort, nowMs);
-    else {
-      countError(c, NetflowError.badVersion);
-      return malformed(NetflowError.badVersion);
+    try {
+      if (version === 5) r = this.v5(msg, exporterIp);
+      else if (version === 9) r = this.v9(msg, exporterIp, exporterPort, nowMs);
+      else if (version === 10) r = this.ipfix(msg, exporterIp, exporterPort, nowMs);
+      else {
+        countError(c, NetflowError.badVersion);
+        return malformed(NetflowError.badVersion);
+      }
+    } finally {
+      this.session = undefined;
     }
-    this.session = undefined;
     return r.ok ? ok(c.records - before) : r;
   }
 
