@@ -16,9 +16,14 @@ const dissect = !args.includes('--no-dissect');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 
 const rss = (): number => process.memoryUsage().rss / 1e6;
+const heap = (): number => {
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.arrayBuffers) / 1e6;
+};
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 gc();
 const base = rss();
+const baseHeap = heap();
 
 const stage = dissect ? new DissectStage(only ? { dissectors: DISSECTORS.filter((d) => d.name === only) } : {}) : undefined;
 const pipeline = new PacketPipeline({ ...(stage ? { observer: stage } : {}), onRecord: () => {} });
@@ -67,5 +72,5 @@ const now = rss();
 process.stdout.write(
   `${active.toLocaleString('en-US')} concurrent flows (${dissect ? (only ?? 'all dissectors') : 'without dissectors'}): RSS ${now.toFixed(0)} MB ` +
     `(process baseline ${base.toFixed(0)} MB, +${(now - base).toFixed(0)} MB = ${(((now - base) * 1e6) / active).toFixed(0)} B/flow), ` +
-    `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; ${((flows * tpl.length) / secs / 1e6).toFixed(2)} M packets/s while filling\n`,
+    `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; live heap + buffers +${(heap() - baseHeap).toFixed(0)} MB = ${(((heap() - baseHeap) * 1e6) / active).toFixed(0)} B/flow; ${((flows * tpl.length) / secs / 1e6).toFixed(2)} M packets/s while filling\n`,
 );

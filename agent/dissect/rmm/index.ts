@@ -45,16 +45,27 @@ const matchers = new RmmMatchers(RMM_TOOLS);
 const byPayload = new Map<string, RmmTool>();
 for (const t of RMM_TOOLS) for (const p of t.payload ?? []) byPayload.set(p, t);
 
+/**
+ * One direction. Small typed arrays cost ~300 bytes each in V8, and this state exists for every
+ * flow, so buffers are allocated only when needed: the head only when the first chunk is shorter
+ * than HEAD_BYTES (usually it is not), the scan tail only for TLS streams.
+ */
 class Side {
-  head = new Uint8Array(HEAD_BYTES);
+  head: Uint8Array | null = null;
   headLen = 0;
   chunks = 0;
   scanned = 0;
-  tail = new Uint8Array(SCAN_CARRY);
+  tail: Uint8Array | null = null;
   tailLen = 0;
   /** Head signatures were evaluated on a full (or final) head. */
   headDone = false;
+  /** The head starts like a TLS handshake record (the AnyDesk certificate scan applies). */
+  tls = false;
+  /** The head carries TeamViewer's TCP marker (checked against the other side). */
+  teamviewer = false;
 }
+
+const EMPTY = new Uint8Array(0);
 
 export interface RmmState {
   sides: [Side, Side];
@@ -85,6 +96,7 @@ function scan(side: Side, buf: Uint8Array, off: number, len: number): boolean {
   const n = Math.min(len, RMM_LIMITS.maxScanBytes - side.scanned);
   if (n <= 0) return false;
   side.scanned += n;
+  side.tail ??= new Uint8Array(SCAN_CARRY);
   // Boundary window: carried tail + the first bytes of this chunk.
   const m = Math.min(n, SCAN_CARRY);
   scratch.set(side.tail.subarray(0, side.tailLen), 0);
@@ -105,46 +117,55 @@ function scan(side: Side, buf: Uint8Array, off: number, len: number): boolean {
   return false;
 }
 
-function headSignature(s: RmmState, dir: Direction, ctx: DissectContext): string | undefined {
+/** Evaluates the head signatures of one side on `head` (its first bytes) and records its markers. */
+function evaluateHead(s: RmmState, dir: Direction, head: Uint8Array, n: number, ctx: DissectContext): string | undefined {
   const h = s.sides[dir];
-  const n = h.headLen;
-  if (rdpHead(h.head, n)) return 'rdp-x224';
-  if (vncHead(h.head, n)) return 'vnc-rfb';
-  if (nomachineHead(h.head, n)) return 'nomachine-nx';
-  if (radminHead(h.head, n)) return 'radmin-handshake';
-  if (teamviewerTcpHead(h.head, n)) {
-    const other = s.sides[dir === 0 ? 1 : 0];
-    const port = ctx.flow.serverPort === 5938 || ctx.flow.clientPort === 5938;
-    if (port || teamviewerTcpHead(other.head, other.headLen)) return 'teamviewer-header';
-  }
-  return undefined;
+  h.headDone = true;
+  h.tls = tlsHead(head, n);
+  h.teamviewer = teamviewerTcpHead(head, n);
+  h.head = null;
+  if (rdpHead(head, n)) return 'rdp-x224';
+  if (vncHead(head, n)) return 'vnc-rfb';
+  if (nomachineHead(head, n)) return 'nomachine-nx';
+  if (radminHead(head, n)) return 'radmin-handshake';
+  return teamviewerPair(s, dir, ctx);
+}
+
+/** TeamViewer needs its marker on this side and either its port or the marker on the other side too. */
+function teamviewerPair(s: RmmState, dir: Direction, ctx: DissectContext): string | undefined {
+  if (!s.sides[dir].teamviewer) return undefined;
+  const other = s.sides[dir === 0 ? 1 : 0];
+  const port = ctx.flow.serverPort === 5938 || ctx.flow.clientPort === 5938;
+  return port || other.teamviewer ? 'teamviewer-header' : undefined;
 }
 
 function tcpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, len: number, ctx: DissectContext): void {
   const side = s.sides[dir];
-  if (side.headLen < HEAD_BYTES) {
-    const n = Math.min(HEAD_BYTES - side.headLen, len);
-    side.head.set(buf.subarray(off, off + n), side.headLen);
-    side.headLen += n;
+  if (!side.headDone) {
+    // Head signatures are prefix tests: evaluate once HEAD_BYTES are there (short streams: in finish()).
+    let head: Uint8Array | undefined;
+    if (side.headLen === 0 && len >= HEAD_BYTES) head = buf.subarray(off, off + HEAD_BYTES);
+    else {
+      side.head ??= new Uint8Array(HEAD_BYTES);
+      const n = Math.min(HEAD_BYTES - side.headLen, len);
+      side.head.set(buf.subarray(off, off + n), side.headLen);
+      side.headLen += n;
+      if (side.headLen === HEAD_BYTES) head = side.head;
+    }
+    if (head) {
+      side.headLen = HEAD_BYTES;
+      s.payload ??= evaluateHead(s, dir, head, HEAD_BYTES, ctx);
+      // TeamViewer needs both heads: re-check the other side once this one is known.
+      const other: Direction = dir === 0 ? 1 : 0;
+      if (!s.payload && s.sides[other].headDone) s.payload = teamviewerPair(s, other, ctx);
+    }
   }
-  // Head signatures are prefix tests: evaluate once the head is full (short streams: in finish()).
-  if (!side.headDone && side.headLen === HEAD_BYTES) {
-    side.headDone = true;
-    s.payload ??= headSignature(s, dir, ctx);
-    // TeamViewer needs both heads: re-check the other side once this one is known.
-    const other: Direction = dir === 0 ? 1 : 0;
-    if (!s.payload && s.sides[other].headDone) s.payload = headSignature(s, other, ctx);
-  }
-  if (!s.payload && tlsHead(side.head, side.headLen) && scan(side, buf, off, len)) s.payload = 'anydesk-certificate';
+  if (!s.payload && side.tls && scan(side, buf, off, len)) s.payload = 'anydesk-certificate';
 }
 
 function udpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, len: number, ctx: DissectContext): void {
   const side = s.sides[dir];
-  if (side.chunks === 1) {
-    const n = Math.min(HEAD_BYTES, len);
-    side.head.set(buf.subarray(off, off + n), 0);
-    side.headLen = n;
-  }
+  if (side.chunks === 1) side.headLen = Math.min(HEAD_BYTES, len);
   if (nomachineUdp(buf, off, len)) {
     s.udpNomachine++;
     // Two datagrams (or one on NoMachine's port) keep a 6-byte coincidence from naming the tool.
@@ -159,7 +180,7 @@ function udpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, l
 /** A direction needs no more bytes: UDP after N datagrams; TCP once its head is known (and, for TLS, scanned). */
 function sideDone(s: RmmState, side: Side): boolean {
   if (s.udp) return side.chunks >= RMM_LIMITS.maxPacketsPerDirection;
-  return side.headDone && (!tlsHead(side.head, side.headLen) || side.scanned >= RMM_LIMITS.maxScanBytes);
+  return side.headDone && (!side.tls || side.scanned >= RMM_LIMITS.maxScanBytes);
 }
 
 // ---------- combining with earlier dissectors' metadata ----------
@@ -276,7 +297,7 @@ export const rmmDissector: Dissector<RmmState, RmmMeta> = {
     // Heads shorter than HEAD_BYTES that were never evaluated (short flows).
     for (const dir of [0, 1] as const) {
       const side = s.sides[dir];
-      if (!s.udp && !side.headDone && side.headLen > 0) s.payload ??= headSignature(s, dir, ctx);
+      if (!s.udp && !side.headDone && side.headLen > 0) s.payload ??= evaluateHead(s, dir, side.head ?? EMPTY, side.headLen, ctx);
     }
     const signals = collect(s, record);
     const best = signals[0];
