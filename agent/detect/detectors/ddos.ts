@@ -238,7 +238,7 @@ class Ddos implements Detector {
       pps >= c.minPps && (sources >= c.minSources || fps >= c.minNewFlows) && pps >= c.rateFactor * Math.max(this.basePps[i]!, c.floorPps);
     if (!synFlood && !volume) {
       // Below half the minimums the flood is over.
-      if (!early && this.inAttack[i] === 1 && pps < c.minPps / 2 && synps < c.minSynPps / 2) this.inAttack[i] = 0;
+      if (!early && this.inAttack[i] === 1 && pps < c.minPps / 2 && synps < c.minSynPps / 2) this.end(i, ts);
       return false;
     }
     const rate = synFlood ? synps : pps;
@@ -336,14 +336,25 @@ class Ddos implements Detector {
     this.flush(nowUs, true);
   }
 
+  /** The flood is over: its last numbers go out once. */
+  private end(i: number, ts: number): void {
+    if (this.attackPkts[i]! > this.emittedPkts[i]!) this.update(i, Math.min(ts, this.t.touchedUs(i)));
+    this.inAttack[i] = 0;
+  }
+
+  /** A candidate with the attack's numbers so far (from tick, finish or the end of a flood). */
+  private update(i: number, ts: number): void {
+    const syn = this.lastKindSyn[i] === 1;
+    this.emit(i, ts, syn, syn ? 0 : this.peakPps[i]!, syn ? this.peakPps[i]! : 0, this.srcHll.estimate(i), 0);
+  }
+
   private flush(nowUs: number, all: boolean): void {
     const intervalUs = this.cfg.emitIntervalSec * 1e6;
     for (let i = 0; i < this.inAttack.length; i++) {
       if (this.inAttack[i] !== 1) continue;
       const quiet = nowUs - this.t.touchedUs(i) > intervalUs;
       if (this.attackPkts[i]! > this.emittedPkts[i]! && (all || quiet || nowUs - this.emittedUs[i]! >= intervalUs)) {
-        const syn = this.syns[i]! >= this.cfg.synRatio * this.pkts[i]! && this.syns[i]! > 0;
-        this.emit(i, Math.min(nowUs, this.t.touchedUs(i)), syn || this.lastKindSyn[i] === 1, this.peakPps[i]!, this.peakPps[i]!, this.srcHll.estimate(i), 0);
+        this.update(i, Math.min(nowUs, this.t.touchedUs(i)));
       }
       if (quiet) {
         // Over: its last bucket was counted into the attack already, so it must not start another.

@@ -9,8 +9,9 @@
  * failure ratio above `failedRatio` (benign clients rarely fail; scanners mostly do).
  */
 import type { DecodedPacket } from '../../decode/decoded-packet.js';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from '../../decode/decoded-packet.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN } from '../../decode/decoded-packet.js';
 import type { Flow } from '../../flow/flow.js';
+import { T_HANDSHAKE } from '../../flow/flow.js';
 import type { Direction } from '../../flow/flow-observer.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import { ipv4ToString, ipv6ToString } from '../../util/ip-format.js';
@@ -48,6 +49,9 @@ const DEFAULTS: PortScanConfig = {
   emitIntervalSec: 5,
   maxPairs: 8192,
 };
+
+/** A spare Flow.tcpBits bit: this flow's RST was already counted as a failure. */
+const RST_COUNTED = 1 << 20;
 
 const V_WORDS = 9; // src(4) dst(4) version|proto
 const H_WORDS = 6; // src(4) version|proto port
@@ -126,8 +130,17 @@ class PortScan implements Detector {
     this.hw = new Windows(this.h.capacity);
   }
 
-  packet(pkt: DecodedPacket, _flow: Flow, dir: Direction, isNew: boolean): void {
-    if (!isNew || dir !== 0) return;
+  packet(pkt: DecodedPacket, flow: Flow, dir: Direction, isNew: boolean): void {
+    if (!isNew) {
+      // A target's RST to a connection that never completed: a failed attempt, known at once
+      // (records come seconds later, and a flood may have churned the tables by then).
+      if (dir === 1 && pkt.protocol === IPPROTO_TCP && (pkt.tcpFlags & TCP_RST) !== 0 && (flow.tcpBits & T_HANDSHAKE) === 0 && (flow.tcpBits & RST_COUNTED) === 0) {
+        flow.tcpBits |= RST_COUNTED;
+        this.failure(pkt);
+      }
+      return;
+    }
+    if (dir !== 0) return;
     const proto = pkt.protocol;
     let port: number;
     if (proto === IPPROTO_TCP) {
@@ -190,6 +203,36 @@ class PortScan implements Detector {
     this.evaluateH(hs, ts);
   }
 
+  /** Counts a failure from the target's RST (pkt goes target → scanner). */
+  private failure(pkt: DecodedPacket): void {
+    const src = pkt.dst;
+    const dst = pkt.src;
+    const meta = (pkt.ipVersion << 8) | IPPROTO_TCP;
+    const ts = pkt.tsUs;
+    const hk = this.h.key;
+    for (let i = 0; i < 4; i++) hk[i] = src[i]!;
+    hk[4] = meta;
+    hk[5] = pkt.sport;
+    const hs = this.h.find();
+    if (hs >= 0) {
+      this.hw.ended[hs]!++;
+      this.hw.failed[hs]!++;
+      this.evaluateH(hs, ts);
+    }
+    const vk = this.v.key;
+    for (let i = 0; i < 4; i++) {
+      vk[i] = src[i]!;
+      vk[4 + i] = dst[i]!;
+    }
+    vk[8] = meta;
+    const vs = this.v.find();
+    if (vs >= 0) {
+      this.vw.ended[vs]!++;
+      this.vw.failed[vs]!++;
+      this.evaluateV(vs, ts);
+    }
+  }
+
   record(r: FlowRecord): void {
     if (r.origin !== 'packets' || r.partial) return;
     const proto = r.protocol;
@@ -197,7 +240,9 @@ class PortScan implements Detector {
     if (proto === IPPROTO_TCP) {
       const t = r.tcp;
       if (!t || !t.syn || t.midstream) return;
-      failed = !t.handshake && (t.rstServer || !t.synAck);
+      // Refused connections were counted from the RST itself on the packet path.
+      if (!t.handshake && t.rstServer) return;
+      failed = !t.handshake && !t.synAck;
     } else if (proto === IPPROTO_UDP) failed = r.s2c.packets === 0;
     else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
       if (r.client.port !== 8 && r.client.port !== 128) return;
@@ -270,6 +315,7 @@ class PortScan implements Detector {
   private emit(w: Windows, i: number, ts: number, ver: number, proto: number, kind: 'vertical' | 'horizontal', distinct: number, plain: number): void {
     const attempts = w.attempts[i]!;
     const delta = attempts - w.emittedAttempts[i]!;
+    (kind === 'vertical' ? this.v : this.h).pin(i, true);
     w.emittedUs[i] = ts;
     w.emittedAttempts[i] = attempts;
     const src = ipText(ver, this.scratch, 0);
@@ -324,7 +370,7 @@ class PortScan implements Detector {
 
   /** Ongoing scans whose last candidate is older than the emit interval get their latest numbers out. */
   tick(nowUs: number): void {
-    if (nowUs - this.lastSweepUs < this.cfg.emitIntervalSec * 1e6) return;
+    if (nowUs - this.lastSweepUs < 1e6) return;
     this.lastSweepUs = nowUs;
     this.flush(nowUs, false);
   }
@@ -340,8 +386,14 @@ class PortScan implements Detector {
       [this.hw, this.h, false],
     ] as const) {
       for (let i = 0; i < w.n; i++) {
-        if (w.emittedUs[i] === 0 || w.attempts[i] === w.emittedAttempts[i]) continue;
-        if (!all && nowUs - w.emittedUs[i]! < intervalUs) continue;
+        if (w.emittedUs[i] === 0) continue;
+        const quiet = nowUs - w.last[i]! >= 2e6;
+        if (w.attempts[i] === w.emittedAttempts[i]) {
+          // Reported and over: let churn take the slot again.
+          if (quiet) table.pin(i, false);
+          continue;
+        }
+        if (!all && !quiet && nowUs - w.emittedUs[i]! < intervalUs) continue;
         w.emittedUs[i] = 1; // due now
         table.keyOf(i, this.scratch);
         if (isV) {

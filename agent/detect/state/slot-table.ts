@@ -25,6 +25,8 @@ export class SlotTable {
   private readonly hashes: Int32Array;
   private readonly lastUs: Float64Array;
   private readonly used: Uint8Array;
+  /** Slots the owner asked to keep (an alert in progress): evicted only when a whole set is pinned. */
+  private readonly pinned: Uint8Array;
   private readonly setMask: number;
   private inUse = 0;
 
@@ -43,6 +45,12 @@ export class SlotTable {
     this.hashes = new Int32Array(this.capacity);
     this.lastUs = new Float64Array(this.capacity);
     this.used = new Uint8Array(this.capacity);
+    this.pinned = new Uint8Array(this.capacity);
+  }
+
+  /** Keeps (or releases) a slot against eviction by churn; expiry still frees it. */
+  pin(slot: number, on: boolean): void {
+    this.pinned[slot] = on ? 1 : 0;
   }
 
   /** Slots holding a key (expired ones included until reused). */
@@ -52,7 +60,7 @@ export class SlotTable {
 
   /** Bytes of the table itself (the owner's value arrays come on top). */
   get bytes(): number {
-    return this.keys.byteLength + this.hashes.byteLength + this.lastUs.byteLength + this.used.byteLength;
+    return this.keys.byteLength + this.hashes.byteLength + this.lastUs.byteLength + this.used.byteLength + this.pinned.byteLength;
   }
 
   private hash(): number {
@@ -95,7 +103,8 @@ export class SlotTable {
         if (nowUs > this.lastUs[s]!) this.lastUs[s] = nowUs;
         return s;
       }
-      const t = this.used[s] === 0 ? -Infinity : this.lastUs[s]!;
+      // Pinned slots look newer than anything unless they expired.
+      const t = this.used[s] === 0 ? -Infinity : this.pinned[s] === 1 && nowUs - this.lastUs[s]! <= this.ttlUs ? Number.MAX_VALUE : this.lastUs[s]!;
       if (t < victimUs) {
         victimUs = t;
         victim = s;
@@ -105,6 +114,7 @@ export class SlotTable {
     else if (nowUs - victimUs > this.ttlUs) this.expiries++;
     else this.evictions++;
     this.used[victim] = 1;
+    this.pinned[victim] = 0;
     this.hashes[victim] = h;
     this.lastUs[victim] = nowUs;
     const base = victim * this.keyWords;
