@@ -15,7 +15,7 @@ import { makeSchema, trainIsolationForest, saveModel } from '../agent/detect/ifo
 import { createVeth, deleteVeth, fetchText, metric, PicketProcess, sh, sleep, udpFromNs, type LogLine } from './daemon-process.js';
 
 if (process.getuid?.() !== 0) {
-  t.skip('needs root (network namespaces, capture)');
+  t.plan(0, 'needs root (network namespaces, capture)');
 } else {
   const v = createVeth('a', 1);
   t.teardown(() => deleteVeth(v));
