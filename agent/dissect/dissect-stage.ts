@@ -123,6 +123,8 @@ export class DissectStage implements FlowObserver {
       // (the other one may still be claimed by its first payload, e.g. a server banner).
       if (fd.active.length > 0 || (fd.probed[0] && fd.probed[1])) flow.stopPayload();
       else flow.stopPayload(dir);
+      // Nothing claimed the flow and nothing more will arrive: free its state now, not at flow end.
+      if (fd.active.length === 0 && !flow.wantsPayload(0) && !flow.wantsPayload(1)) flow.app = undefined;
     }
   }
 
