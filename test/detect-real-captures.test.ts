@@ -162,3 +162,24 @@ t.test('grpc_abuse on the h2c gRPC capture: method errors are counted, no alert 
   t.ok(g.length >= 1, 'with thresholds at their minimum the calls are reported');
   t.equal(g[0]?.technique, 'T1190');
 });
+
+t.test('the whole nDPI corpus (~320 captures of ordinary and odd traffic): only the known attacks alert', async (t) => {
+  const { readdirSync } = await import('node:fs');
+  // Files whose alerts are expected: attacks, plus one known false positive class (a voice app's
+  // UDP keep-alive flows exactly one minute apart look like a beacon; allow-list such services).
+  const expected: Record<string, string[]> = {
+    'discord.pcap': ['beacon'],
+    'dns-tunnel-iodine.pcap': ['dns_tunnel'],
+    'dns_exfiltration.pcap': ['dns_tunnel'],
+    'mining.pcapng': ['crypto_mining'],
+    'synscan.pcap': ['port_scan'],
+    'vnc.pcap': ['rmm_abuse'],
+  };
+  const seen: Record<string, string[]> = {};
+  for (const f of readdirSync(N).sort()) {
+    const run = await detectCapture(`${N}/${f}`).catch(() => undefined);
+    if (!run || run.alerts.length === 0) continue;
+    seen[f] = [...new Set(run.alerts.map((a) => a.detector))].sort();
+  }
+  t.same(seen, expected);
+});

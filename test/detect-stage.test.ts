@@ -104,6 +104,13 @@ t.test('grpc_abuse, brute_force (HTTP 401s) and dga from events resolved to flow
   t.match(g[0]!.reason, /5 calls to unknown services\/methods/);
   for (let i = 0; i < 12; i++) s.event({ type: 'http.response', flowUid: 'CF', tsUs: T0 + 100 + i, data: { status: 401, method: 'GET', uri: '/admin' } });
   t.equal(got.filter((c) => c.detector === 'brute_force').length, 1, 'HTTP 401s are brute force');
+  const dga = ['xkqjzvbtwqe.com', 'jhgdsfkjhsdq.net', 'zzxjqkvwptu.com', 'lqrmvbnxeatys.net', 'qwpeorituyzx.com', 'mlkhdfgrtwqz.net', 'vbnqzxcvkjhg.com', 'pqowieurytkz.net', 'hjgkfdlsqpzx.com'];
+  for (const [i, name] of dga.entries()) s.event({ type: 'dns.query', flowUid: 'CF', tsUs: T0 + 200 + i, data: { name, qtype: 'A', responseCode: 'NXDOMAIN', answerCount: 0 } });
+  s.event({ type: 'dns.query', flowUid: 'CF', tsUs: T0 + 300, data: { name: 'www.wikipedia.org', qtype: 'A', responseCode: 'NOERROR', answerCount: 1 } });
+  const d = got.filter((c) => c.detector === 'dga');
+  t.equal(d.length, 1, 'eight unlikely, unresolvable domains make one DGA candidate');
+  t.match(d[0], { technique: 'T1568.002', evidence: { values: { domains: 8, failed: 8 } } });
+  t.match(d[0]!.reason, /10\.0\.0\.5 looked up 8 machine-like domains in .*, 8 did not resolve/);
   s.event({ type: 'dns.query', flowUid: 'nope', tsUs: T0, data: { name: 'x.example' } });
   t.equal(s.counters.get('stage.event_without_flow'), 1);
 });
