@@ -10,6 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { runCommand } from '../agent/cli/run.js';
+import { UsageError } from '../agent/cli/args.js';
 import { childEnv, createVeth, deleteVeth, PicketProcess } from './daemon-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pk-dmn-err-'));
@@ -29,27 +32,47 @@ function lines(text: string): string[] {
   return text.split('\n').filter((l) => l && !l.includes('ExperimentalWarning') && !l.startsWith('(Use `node'));
 }
 
+/** Runs `picket run` in-process (no daemon starts in these cases): exit code and output. */
+async function runInProcess(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: new Writable({ write: (c: Buffer, _e, cb) => ((stdout += c.toString()), cb()) }),
+    stderr: new Writable({ write: (c: Buffer, _e, cb) => ((stderr += c.toString()), cb()) }),
+  };
+  try {
+    return { code: await runCommand.run(argv, io), stdout, stderr };
+  } catch (err) {
+    // main.ts prints usage errors as "picket run: <message>" with exit 2.
+    if (err instanceof UsageError) return { code: 2, stdout, stderr: `${stderr}picket run: ${err.message}\n` };
+    throw err;
+  }
+}
+
 t.test('a bad config line: exit 2, one line per problem with file and line', async (t) => {
   const cfg = join(dir, 'picket.yaml');
   writeFileSync(cfg, 'capture:\n  interfaces: [eth0]\nflows:\n  idle_timeout:\n    tcp: abc\n');
-  const r = await runToExit(['run', '--config', cfg]);
+  const r = await runInProcess(['--config', cfg]);
   t.equal(r.code, 2);
   t.same(lines(r.stderr), ['picket run: picket.yaml:5: flows.idle_timeout.tcp must be a positive number of seconds up to 2592000, got "abc"']);
   t.equal(r.stdout, '', 'no daemon started, nothing logged');
   const ok = join(dir, 'ok.yaml');
   writeFileSync(ok, 'capture:\n  interfaces: [eth0]\n');
-  const check = await runToExit(['run', '--config', ok, '--check']);
+  const check = await runInProcess(['--config', ok, '--check']);
   t.equal(check.code, 0);
   t.match(check.stdout, /^picket run: configuration OK \(.*ok\.yaml\): 1 interfaces, netflow off, broker none, metrics 127\.0\.0\.1:9470\n$/);
+  const pos = await runInProcess(['capture.pcap']);
+  t.equal(pos.code, 2);
+  t.match(pos.stderr, /takes no arguments \(got "capture\.pcap"\); capture files go to picket replay/);
 });
 
 t.test('nothing to capture: exit 2 with what to give', async (t) => {
-  const r = await runToExit(['run', '--metrics', '']);
+  const r = await runInProcess(['--metrics', '']);
   t.equal(r.code, 2);
   t.match(lines(r.stderr)[0], /^picket run: nothing to do: give --interface IF or --netflow HOST:PORT/);
 });
 
-t.test('a bad flag: exit 2', async (t) => {
+t.test('a bad flag: exit 2 (through the real command line)', async (t) => {
   const r = await runToExit(['run', '--interfaec', 'eth0']);
   t.equal(r.code, 2);
   t.match(lines(r.stderr)[0], /^picket run: unknown option --interfaec; known options: --config, --interface,/);
