@@ -11,6 +11,7 @@ import { DetectStage, type DetectConfig } from '../detect/detect-stage.js';
 import type { AnyDetectorFactory } from '../detect/detector.js';
 import type { HostVolumeBaseline } from '../detect/host-volume-baseline.js';
 import type { FlowTable } from '../flow/flow-table.js';
+import { BoundedMap } from '../detect/state/bounded-map.js';
 
 /** Detection and alerting settings (a `detection:` section of the daemon's YAML). */
 export interface AlertingConfig {
@@ -28,17 +29,20 @@ export interface AlertingOptions {
   volume?: HostVolumeBaseline;
   /** Random source for alert ids (deterministic tests). */
   random?: (buf: Uint8Array) => void;
+  /** Latest states kept for `alerts()` (oldest dropped beyond it; a daemon publishing through onAlert can use a small number). */
+  keepAlerts?: number;
 }
 
 export class Alerting {
   /** The flow observer to run after the dissectors (its flowEnd must see their metadata). */
   readonly detect: DetectStage;
   readonly aggregator: AlertAggregator;
-  /** The latest state of every alert raised, by id. */
-  private readonly latest = new Map<string, Alert>();
+  /** The latest state of every alert raised, by id (bounded). */
+  private readonly latest: BoundedMap<string, Alert>;
 
   constructor(opts: AlertingOptions = {}) {
     const cfg = opts.config ?? {};
+    this.latest = new BoundedMap(opts.keepAlerts ?? 100_000);
     const onAlert = opts.onAlert;
     const sink: AlertSink = (a: Alert, change: AlertChange) => {
       this.latest.set(a.id, a);

@@ -170,6 +170,11 @@ class Ddos implements Detector {
       const f = pkt.tcpFlags & (TCP_SYN | TCP_ACK);
       if (f === TCP_SYN) {
         const s = ++this.syns[i]!;
+        // The target of a SYN flood is the port its SYNs go to, whatever came first in the second.
+        if (s === 1) {
+          this.samplePort[i] = pkt.dport;
+          this.sampleProto[i] = IPPROTO_TCP;
+        }
         this.portHll.add(i, mix32(pkt.dport));
         if (s === this.cfg.minSynPps) early = true;
       } else if (f === (TCP_SYN | TCP_ACK)) this.reflected[i]!++; // SYN-ACKs to a host that sent no SYN: TCP reflection
