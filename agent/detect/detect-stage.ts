@@ -21,6 +21,7 @@ import type {
   AlertCandidate, AnyDetectorFactory, CandidateSink, DetectContext, Detector, DetectorState, FlowFacts,
 } from './detector.js';
 import { DEFAULT_EWMA_BASELINE, EwmaVolumeBaseline, type HostVolumeBaseline } from './host-volume-baseline.js';
+import type { AnomalyHooks } from './anomaly/anomaly-hooks.js';
 import { BoundedMap } from './state/bounded-map.js';
 import { DETECTORS } from './registry.js';
 
@@ -40,6 +41,8 @@ export interface DetectStageOptions {
   volume?: HostVolumeBaseline;
   /** Per-flow anomaly scores reported by anomaly detectors. */
   onFlowScore?: (uid: string, score: number) => void;
+  /** Anomaly model (fixed or a reloadable holder) and live learner for the `anomaly` detector. */
+  anomaly?: AnomalyHooks;
 }
 
 /** Flows remembered as "already alerted" for anomaly scoring and baseline poisoning checks. */
@@ -83,6 +86,7 @@ export class DetectStage implements FlowObserver {
   private readonly sink: CandidateSink;
   private readonly alerted = new BoundedMap<string, true>(ALERTED_FLOWS);
   private readonly onFlowScore: ((uid: string, score: number) => void) | undefined;
+  private readonly anomalyHooks: AnomalyHooks | undefined;
   private table: FlowTable | undefined;
   /** Live flows by uid (events carry only the uid). */
   private readonly live = new Map<string, Flow>();
@@ -105,6 +109,7 @@ export class DetectStage implements FlowObserver {
     this.volume = opts.volume ?? new EwmaVolumeBaseline(DEFAULT_EWMA_BASELINE);
     this.sink = opts.sink;
     this.onFlowScore = opts.onFlowScore;
+    this.anomalyHooks = opts.anomaly;
     const factories = opts.factories ?? DETECTORS;
     const known = new Set(factories.map((f) => f.name));
     for (const name of Object.keys(cfg.detectors ?? {})) {
@@ -135,6 +140,7 @@ export class DetectStage implements FlowObserver {
       count: (what, n = 1) => stage.bump(`${name}.${what}`, n),
       flowAlerted: (uid) => stage.flowAlerted(uid),
       scoreFlow: (uid, s) => stage.scoreFlow(uid, s),
+      ...(this.anomalyHooks ? { anomaly: this.anomalyHooks } : {}),
     };
   }
 

@@ -18,6 +18,7 @@ import type { DissectEvent } from '../dissect/dissector.js';
 import type { AlertEndpoint, AlertEvidence, Severity } from '../alert/alert.js';
 import type { ZoneMap, ZoneName } from '../util/zones.js';
 import type { HostVolumeBaseline } from './host-volume-baseline.js';
+import type { AnomalyHooks } from './anomaly/anomaly-hooks.js';
 
 /** What a detector raises; the alert stage aggregates candidates into alerts. */
 export interface AlertCandidate {
@@ -89,6 +90,8 @@ export interface DetectContext {
   flowAlerted(uid: string): boolean;
   /** Reports a per-flow anomaly score (anomaly detectors; `picket eval --model` reads these). */
   scoreFlow(uid: string, score: number): void;
+  /** Model and live learner for the `anomaly` detector (DetectStageOptions.anomaly). */
+  readonly anomaly?: AnomalyHooks;
 }
 
 /** State sizes of a detector, for memory reports and metrics. */

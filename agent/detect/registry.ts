@@ -12,6 +12,7 @@ import { rmmAbuse } from './detectors/rmm-abuse.js';
 import { quicTunnel } from './detectors/quic-tunnel.js';
 import { websocketC2 } from './detectors/websocket-c2.js';
 import { grpcAbuse } from './detectors/grpc-abuse.js';
+import { anomaly } from './anomaly/anomaly-detector.js';
 
 /**
  * Every detector, in the order they run on each record. Add one with one line here; anomaly and
@@ -32,4 +33,5 @@ export const DETECTORS: readonly AnyDetectorFactory[] = [
   quicTunnel,
   websocketC2,
   grpcAbuse,
+  anomaly, // keep after the behavioural detectors: it scores only flows they did not explain
 ];

@@ -162,13 +162,18 @@ class Beacon implements Detector {
     this.evaluate(p, r.uid);
   }
 
-  private evaluate(p: Pair, uid: string): void {
+  /** End of input: beacons already reported get their latest numbers out. */
+  finish(): void {
+    for (const p of this.pairs.values()) if (p.emittedN > 0 && p.n > p.emittedN) this.evaluate(p, '', true);
+  }
+
+  private evaluate(p: Pair, uid: string, force = false): void {
     const c = this.cfg;
     if (p.n < c.minConnections || p.lastUs - p.firstUs < c.minSpanSec * 1e6) return;
-    if (p.emittedN > 0 && p.n - p.emittedN < c.emitEvery) return;
+    if (!force && p.emittedN > 0 && p.n - p.emittedN < c.emitEvery) return;
     const k = Math.min(p.n, c.maxSamples);
     const s = beaconScore(p.times, p.sizes, k, c);
-    if (!s || s.score < c.threshold) return;
+    if (!s || (!force && s.score < c.threshold)) return;
     const delta = p.n - p.emittedN;
     p.emittedN = p.n;
     const web = p.name !== undefined || WEB_PORTS.has(p.port) || p.appProtocol === 'http' || p.appProtocol === 'tls' || p.appProtocol === 'quic';
@@ -205,7 +210,7 @@ class Beacon implements Detector {
       firstUs: p.firstUs,
       lastUs: p.lastUs,
       count: delta,
-      flowUid: uid,
+      ...(uid ? { flowUid: uid } : {}),
     });
   }
 

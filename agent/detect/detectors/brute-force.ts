@@ -116,11 +116,16 @@ class BruteForce implements Detector {
     this.evaluate(t, e.tsUs);
   }
 
-  private evaluate(t: Target, nowUs: number): void {
+  /** End of input: alerts in progress get their latest numbers out. */
+  finish(): void {
+    for (const t of this.targets.values()) if (t.emittedTotal > 0 && t.attempts.total > t.emittedTotal) this.evaluate(t, t.attempts.lastUs, true);
+  }
+
+  private evaluate(t: Target, nowUs: number, force = false): void {
     const from = nowUs - this.windowUs;
     const n = t.attempts.countSince(from);
-    if (n < this.cfg.minAttempts) return;
-    if (t.emittedTotal > 0 && t.attempts.total - t.emittedTotal < this.cfg.emitEvery) return;
+    if (!force && n < this.cfg.minAttempts) return;
+    if (!force && t.emittedTotal > 0 && t.attempts.total - t.emittedTotal < this.cfg.emitEvery) return;
     const delta = t.attempts.total - t.emittedTotal;
     t.emittedTotal = t.attempts.total;
     const first = t.attempts.firstSince(from);

@@ -107,11 +107,16 @@ class Dga implements Detector {
     this.evaluate(c, f.uid);
   }
 
-  private evaluate(c: Client, uid: string): void {
+  /** End of input: DGA alerts already raised get their latest numbers out. */
+  finish(): void {
+    for (const c of this.clients.values()) if (c.emitted > 0 && c.domains.size > c.emitted) this.evaluate(c, '', true);
+  }
+
+  private evaluate(c: Client, uid: string, force = false): void {
     const n = c.domains.size;
     const ratio = n > 0 ? c.failed / n : 0;
-    const fires = n >= this.cfg.minDomainsAnyway || (n >= this.cfg.minDomains && ratio >= this.cfg.minFailedRatio);
-    if (!fires || (c.emitted > 0 && n - c.emitted < Math.max(1, Math.floor(this.cfg.minDomains / 2)))) return;
+    const fires = force || n >= this.cfg.minDomainsAnyway || (n >= this.cfg.minDomains && ratio >= this.cfg.minFailedRatio);
+    if (!fires || (!force && c.emitted > 0 && n - c.emitted < Math.max(1, Math.floor(this.cfg.minDomains / 2)))) return;
     const delta = n - c.emitted;
     c.emitted = n;
     const examples = [...c.domains.keys()].slice(-3).join(', ');
@@ -134,7 +139,7 @@ class Dga implements Detector {
       firstUs: c.windowStart,
       lastUs: c.lastUs,
       count: Math.max(1, delta),
-      flowUid: uid,
+      ...(uid ? { flowUid: uid } : {}),
     });
   }
 

@@ -156,18 +156,23 @@ class DnsTunnel implements Detector {
     this.evaluate(d, f.uid);
   }
 
-  private evaluate(d: Domain, uid: string): void {
+  /** End of input: tunnels already reported get their latest numbers out. */
+  finish(): void {
+    for (const d of this.domains.values()) if (d.emittedTotal > 0 && d.totalQueries > d.emittedTotal) this.evaluate(d, '', true);
+  }
+
+  private evaluate(d: Domain, uid: string, force = false): void {
     const c = this.cfg;
     if (d.queries < c.minQueries) return;
-    if (d.emittedTotal > 0 && d.totalQueries - d.emittedTotal < c.emitEvery) return;
+    if (!force && d.emittedTotal > 0 && d.totalQueries - d.emittedTotal < c.emitEvery) return;
     const uniqueRatio = d.uniqueCapped ? 1 : d.unique.size / d.queries;
-    if (uniqueRatio < c.minUniqueRatio) return;
+    if (uniqueRatio < c.minUniqueRatio && !force) return;
     const meanLen = d.lengthSum / d.queries;
     const meanEntropy = d.entropySum / d.queries;
     const typedRatio = d.typed / d.queries;
     const longRandom = (meanLen >= c.minMeanLength || d.maxLength >= c.minMaxLength) && meanEntropy >= c.minEntropy;
     const typed = typedRatio >= c.minTypedRatio && (meanLen >= c.minMeanLength || (meanLen >= c.minTypedLength && meanEntropy >= c.minEntropy));
-    if (!longRandom && !typed) return;
+    if (!longRandom && !typed && !force) return;
     const delta = d.totalQueries - d.emittedTotal;
     d.emittedTotal = d.totalQueries;
     const span = Math.max(1, d.lastUs - d.windowStart);
@@ -207,7 +212,7 @@ class DnsTunnel implements Detector {
       firstUs: d.windowStart,
       lastUs: d.lastUs,
       count: Math.max(1, delta),
-      flowUid: uid,
+      ...(uid ? { flowUid: uid } : {}),
     });
   }
 

@@ -88,9 +88,14 @@ class LateralMovement implements Detector {
     this.evaluate(s, r.uid);
   }
 
-  private evaluate(s: Source, uid: string): void {
+  /** End of input: fan-outs already reported get their latest numbers out. */
+  finish(): void {
+    for (const s of this.sources.values()) if (s.emitted > 0 && s.hosts.size > s.emitted) this.evaluate(s, '', true);
+  }
+
+  private evaluate(s: Source, uid: string, force = false): void {
     const n = s.hosts.size;
-    if (n < this.cfg.minHosts || (s.emitted > 0 && n < s.emitted + Math.max(1, Math.ceil(this.cfg.minHosts / 2)))) return;
+    if (n < this.cfg.minHosts || (!force && s.emitted > 0 && n < s.emitted + Math.max(1, Math.ceil(this.cfg.minHosts / 2)))) return;
     const delta = n - s.emitted;
     s.emitted = n;
     const top = [...s.ports.entries()].sort((a, b) => b[1] - a[1]);
@@ -113,7 +118,7 @@ class LateralMovement implements Detector {
       firstUs: s.windowStart,
       lastUs: s.lastUs,
       count: Math.max(1, delta),
-      flowUid: uid,
+      ...(uid ? { flowUid: uid } : {}),
     });
   }
 

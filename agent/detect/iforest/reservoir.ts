@@ -70,6 +70,15 @@ export class RowReservoir {
    * number). Returns true when the row was kept. The row is copied; the caller may reuse it.
    */
   add(row: ArrayLike<number>, id: number = this.offered): boolean {
+    return this.addToSlot(row, id) >= 0;
+  }
+
+  /**
+   * Like {@link add}, but returns the slot the row went to (−1 when it was not kept), so a caller
+   * can keep side data per held row (e.g. the flow uid behind a numeric id) in an array of
+   * `capacity` entries: whatever it kept for that slot belongs to the row just replaced.
+   */
+  addToSlot(row: ArrayLike<number>, id: number = this.offered): number {
     if (row.length !== this.nFeatures) throw new RangeError(`reservoir row has ${row.length} values, expected ${this.nFeatures}`);
     const k = this.offered++;
     let slot: number;
@@ -80,7 +89,7 @@ export class RowReservoir {
     } else {
       // Keep row k with probability capacity/(k+1), replacing a uniformly chosen held row.
       slot = k + 1 <= 0x100000000 ? this.rng.nextInt(k + 1) : Math.floor(this.rng.nextFloat() * (k + 1));
-      if (slot >= this.capacity) return false;
+      if (slot >= this.capacity) return -1;
       const old = this.ids[slot]!;
       if (this.slotOf.get(old) === slot) this.slotOf.delete(old);
     }
@@ -89,7 +98,7 @@ export class RowReservoir {
     this.ids[slot] = id;
     this.excluded[slot] = 0;
     this.slotOf.set(id, slot);
-    return true;
+    return slot;
   }
 
   /** Marks the held row with this id as not to be trained on (its flow raised an alert). Returns whether it was held. */
