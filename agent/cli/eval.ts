@@ -47,10 +47,16 @@ export const evalCommand: Command = {
     const flows: FlowBrief[] = [];
     const byUid = new Map<string, FlowBrief>();
     const anomaly = new Map<string, number>();
-    const alerting = new Alerting({
-      ...(model !== undefined ? { config: { detect: { detectors: { anomaly: { modelPath: model } } } } } : {}),
-      onFlowScore: (uid, s) => anomaly.set(uid, Math.max(s, anomaly.get(uid) ?? 0)),
-    });
+    let alerting: Alerting;
+    try {
+      alerting = new Alerting({
+        ...(model !== undefined ? { config: { detect: { detectors: { anomaly: { modelPath: model } } } } } : {}),
+        onFlowScore: (uid, s) => anomaly.set(uid, Math.max(s, anomaly.get(uid) ?? 0)),
+      });
+    } catch (err) {
+      // Configuration and model problems are for the person running the command.
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
     const zones = alerting.detect.zones;
     const run = await runCaptureFiles({
       command: 'eval',
