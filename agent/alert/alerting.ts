@@ -10,6 +10,7 @@ import type { DissectEvent } from '../dissect/dissector.js';
 import { DetectStage, type DetectConfig } from '../detect/detect-stage.js';
 import type { AnyDetectorFactory } from '../detect/detector.js';
 import type { HostVolumeBaseline } from '../detect/host-volume-baseline.js';
+import type { AnomalyHooks } from '../detect/anomaly/anomaly-hooks.js';
 import type { FlowTable } from '../flow/flow-table.js';
 import { BoundedMap } from '../detect/state/bounded-map.js';
 
@@ -27,6 +28,8 @@ export interface AlertingOptions {
   onFlowScore?: (uid: string, score: number) => void;
   factories?: readonly AnyDetectorFactory[];
   volume?: HostVolumeBaseline;
+  /** Anomaly model / live learner for the `anomaly` detector. */
+  anomaly?: AnomalyHooks;
   /** Random source for alert ids (deterministic tests). */
   random?: (buf: Uint8Array) => void;
   /** Latest states kept for `alerts()` (oldest dropped beyond it; a daemon publishing through onAlert can use a small number). */
@@ -60,6 +63,7 @@ export class Alerting {
       ...(opts.factories ? { factories: opts.factories } : {}),
       ...(opts.volume ? { volume: opts.volume } : {}),
       ...(opts.onFlowScore ? { onFlowScore: opts.onFlowScore } : {}),
+      ...(opts.anomaly ? { anomaly: opts.anomaly } : {}),
     });
   }
 

@@ -5,6 +5,8 @@ import { inspectCommand } from './inspect.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 import { evalCommand } from './eval.js';
+import { trainCommand } from './train.js';
+import { scoreCommand } from './score.js';
 
 /** Every sub-command, in the order `picket --help` lists them. Add a command with one line here. */
-export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand, runCommand, evalCommand, collectCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, replayCommand, runCommand, evalCommand, trainCommand, scoreCommand, collectCommand, demoCommand];

@@ -1,5 +1,5 @@
 import { PROCESS_IO, type Command } from './command.js';
-import { flagBool, parseArgs, UsageError, type FlagSpecs } from './args.js';
+import { flagBool, flagString, parseArgs, UsageError, type FlagSpecs } from './args.js';
 import { flowToEcs } from '../sink/jsonl/flow-ecs.js';
 import { LineWriter } from '../sink/jsonl/line-writer.js';
 import { dissectEcs } from '../dissect/dissect-stage.js';
@@ -7,12 +7,16 @@ import { FLOW_FLAGS, flowConfigFromArgs, runCaptureFiles } from './capture-run.j
 import { Alerting } from '../alert/alerting.js';
 import { alertJsonLine } from '../alert/alert-json.js';
 import { formatCounts } from './summary.js';
+import { loadModel } from '../detect/iforest/model-file.js';
+import type { IsolationForest } from '../detect/iforest/forest.js';
+import { FLOW_FEATURE_SCHEMA } from '../detect/anomaly/anomaly-hooks.js';
 
 const FLAGS: FlagSpecs = {
   ...FLOW_FLAGS,
   quiet: { type: 'boolean', help: 'no summary on stderr' },
   'no-records': { type: 'boolean', help: 'do not print flow records (summary only)' },
   alerts: { type: 'boolean', help: 'run the detectors and print alerts (final state, by first time) instead of flow records' },
+  model: { type: 'string', value: 'MODEL', help: 'anomaly model from `picket train`: unexplained flows above its threshold raise `anomaly` alerts (implies --alerts)' },
 };
 
 export const inspectCommand: Command = {
@@ -23,7 +27,17 @@ export const inspectCommand: Command = {
   async run(argv, io = PROCESS_IO) {
     const args = parseArgs(argv, FLAGS);
     if (args.positionals.length === 0) throw new UsageError('needs at least one capture file (pcap or pcapng)');
-    const alerting = flagBool(args, 'alerts') ? new Alerting() : undefined;
+    const modelPath = flagString(args, 'model');
+    let model: IsolationForest | undefined;
+    if (modelPath !== undefined) {
+      const r = await loadModel(modelPath, FLOW_FEATURE_SCHEMA);
+      if (!r.ok) {
+        io.stderr.write(`picket inspect: ${r.message}\n`);
+        return 1;
+      }
+      model = r.value;
+    }
+    const alerting = flagBool(args, 'alerts') || model ? new Alerting(model ? { anomaly: { model } } : {}) : undefined;
     const printRecords = !flagBool(args, 'no-records') && !alerting;
     const out = new LineWriter(io.stdout);
     const run = await runCaptureFiles({
