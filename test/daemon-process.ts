@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../agent/cli/main.ts', import.meta.url));
 
-/** The TypeScript loader flags of this process, without tap's process-info/coverage hooks. */
+/** The loader flags of this process for a `picket` child. */
 export function loaderArgs(): string[] {
-  // Only the TypeScript loader: tap's mock/processinfo hooks would record the child as a test
-  // process (and fail for an unprivileged child that cannot write .tap/).
-  return process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
+  // The same loaders as this process (so the child's V8 coverage lines up with the parent's
+  // when tap merges them), minus processinfo, which tap re-adds through NODE_OPTIONS anyway;
+  // wrap the command in `env -u NODE_OPTIONS` for a child that must not be tracked.
+  return process.execArgv.filter((a) => !a.includes('@tapjs/processinfo'));
 }
 
 /** The environment for a child: this one without coverage collection. */
