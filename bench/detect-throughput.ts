@@ -17,7 +17,7 @@ import { DissectStage } from '../agent/dissect/dissect-stage.js';
 import { composeObservers } from '../agent/flow/compose-observers.js';
 import { Alerting } from '../agent/alert/alerting.js';
 
-type Mode = 'flows' | 'dissect' | 'detect';
+type Mode = 'flows' | 'dissect' | 'detect' | 'timing';
 const MODES: Mode[] = ['flows', 'dissect', 'detect'];
 
 interface Result {
@@ -28,12 +28,17 @@ interface Result {
   rssMB: number;
   alerts?: string[];
   states?: Record<string, { entries: number; capacity: number; evictions: number; bytes: number }>;
+  timeMs?: Record<string, number>;
 }
 
 async function child(mode: Mode, file: string): Promise<Result> {
   let flows = 0;
   const source = new FileSource([file]);
-  const alerting = mode === 'detect' ? new Alerting() : undefined;
+  // DETECT_DISABLE=a,b leaves detectors out (e.g. the anomaly detector, to see the behavioural ones alone).
+  const off = (process.env.DETECT_DISABLE ?? '').split(',').filter((x) => x.length > 0);
+  const config = { detect: { detectors: Object.fromEntries(off.map((n) => [n, false])) } };
+  const alerting = mode === 'detect' || mode === 'timing' ? new Alerting({ config }) : undefined;
+  if (alerting && mode === 'timing') alerting.detect.timing = true;
   const dissect = mode === 'flows' ? undefined : new DissectStage(alerting ? { onEvent: alerting.event } : {});
   const observer = alerting && dissect ? composeObservers(dissect, alerting.detect) : dissect;
   const pipeline = new PacketPipeline({ ...(observer ? { observer } : {}), onRecord: () => void flows++ });
@@ -44,6 +49,7 @@ async function child(mode: Mode, file: string): Promise<Result> {
   alerting?.finish();
   const seconds = (performance.now() - t0) / 1000;
   const out: Result = { mode, packets: source.stats().packets, flows, seconds, rssMB: process.resourceUsage().maxRSS / 1024 };
+  if (alerting && mode === 'timing') out.timeMs = Object.fromEntries(alerting.detect.timeMs);
   if (alerting) {
     out.alerts = alerting.alerts().map((a) => `${a.detector} ×${a.count}: ${a.reason}`);
     out.states = Object.fromEntries(alerting.detect.states());
@@ -84,6 +90,9 @@ async function main(): Promise<void> {
   for (const r of rows) process.stdout.write(`| ${r.mode} | ${fmt(r.seconds, 2)} | ${fmt(r.packets / r.seconds)} | ${fmt(r.seconds / base.seconds, 2)}× | ${fmt(r.rssMB)} |\n`);
   const det = rows[2]!;
   const dis = rows[1]!;
+  const timed = spawnSync('taskset', ['-c', cpu, process.execPath, self, '--child', 'timing', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const tm = (JSON.parse(timed.stdout) as Result).timeMs ?? {};
+  process.stdout.write(`\nper-detector CPU ms (one timed run; timing adds overhead): ${Object.entries(tm).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}\n`);
   process.stdout.write(`\ndetect stage alone: ${fmt(det.seconds - dis.seconds, 2)} s = ${fmt(((det.seconds - dis.seconds) / base.seconds) * 100, 1)} % of read+decode+flows\n`);
   process.stdout.write('\n| detector | entries | capacity | evictions | state MB |\n|---|---|---|---|---|\n');
   for (const [name, s] of Object.entries(det.states ?? {})) process.stdout.write(`| ${name} | ${fmt(s.entries)} | ${fmt(s.capacity)} | ${fmt(s.evictions)} | ${fmt(s.bytes / 1e6, 2)} |\n`);

@@ -80,6 +80,9 @@ export class DetectStage implements FlowObserver {
   readonly counters = new Map<string, number>();
   /** Candidates raised, per detector. */
   readonly raised = new Map<string, number>();
+  /** CPU ms per detector (all hooks), when `timing` is on (benchmarks). */
+  readonly timeMs = new Map<string, number>();
+  timing = false;
   private readonly packetDetectors: Detector[];
   private readonly eventDetectors: Detector[];
   private readonly recordDetectors: Detector[];
@@ -213,7 +216,19 @@ export class DetectStage implements FlowObserver {
       if (ts >= this.nextTickUs) this.runTick(ts);
     }
     const list = this.packetDetectors;
+    if (this.timing) {
+      for (let i = 0; i < list.length; i++) {
+        const t0 = performance.now();
+        list[i]!.packet!(pkt, flow, dir, isNew);
+        this.addTime(list[i]!.name, t0);
+      }
+      return;
+    }
     for (let i = 0; i < list.length; i++) list[i]!.packet!(pkt, flow, dir, isNew);
+  }
+
+  private addTime(name: string, t0: number): void {
+    this.timeMs.set(name, (this.timeMs.get(name) ?? 0) + performance.now() - t0);
   }
 
   flowEnd(flow: Flow, record: FlowRecord): void {
@@ -286,11 +301,13 @@ export class DetectStage implements FlowObserver {
 
   /** A detector bug must not take the sensor down: count it, keep going. */
   private safely(d: Detector, fn: () => void): void {
+    const t0 = this.timing ? performance.now() : 0;
     try {
       fn();
     } catch {
       this.bump(`${d.name}.internal_error`, 1);
     }
+    if (this.timing) this.addTime(d.name, t0);
   }
 
   /** Events that came during a flow's first packet, before its addresses were known. */
