@@ -11,7 +11,8 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeSchema, trainIsolationForest, saveModel } from '../agent/detect/iforest/index.js';
+import { trainIsolationForest, saveModel } from '../agent/detect/iforest/index.js';
+import { FLOW_FEATURE_SCHEMA } from '../agent/detect/anomaly/anomaly-hooks.js';
 import { createVeth, deleteVeth, fetchText, metric, PicketProcess, sh, sleep, udpFromNs, type LogLine } from './daemon-process.js';
 
 if (process.getuid?.() !== 0) {
@@ -26,8 +27,10 @@ if (process.getuid?.() !== 0) {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
   // A small real model, so picket_model_age_seconds has something to report.
-  const rows = new Float64Array(200 * 2).map((_, i) => (i * 7919) % 101);
-  const model = trainIsolationForest(rows, 200, makeSchema(['a', 'b']), { nTrees: 10, sampleSize: 64, seed: 1, createdAt: new Date(Date.now() - 3_600_000) });
+  // (Trained on the flow feature schema of this build, which the daemon requires.)
+  const nf = FLOW_FEATURE_SCHEMA.names.length;
+  const rows = new Float64Array(200 * nf).map((_, i) => (i * 7919) % 101);
+  const model = trainIsolationForest(rows, 200, FLOW_FEATURE_SCHEMA, { nTrees: 10, sampleSize: 64, seed: 1, createdAt: new Date(Date.now() - 3_600_000) });
   const modelPath = join(dir, 'model.pif');
   await saveModel(modelPath, model);
 

@@ -19,6 +19,7 @@ import { installSignals } from '../agent/daemon/signals.js';
 import { createLogger, liveLog, publisherLog } from '../agent/daemon/logger.js';
 import { makeSchema, saveModel, trainIsolationForest } from '../agent/detect/iforest/index.js';
 import type { AlertCandidate } from '../agent/detect/detector.js';
+import { FLOW_FEATURE_SCHEMA } from '../agent/detect/anomaly/anomaly-hooks.js';
 import { Writable } from 'node:stream';
 
 const SCAN = new URL('../../shared/corpora/attacks/esnet-curated/attacks/scanners/masscan/tcp_0_1000_20190821.pcap', import.meta.url).pathname;
@@ -122,6 +123,13 @@ t.test('model slot: waiting, loaded, unchanged, damaged, off', async (t) => {
   t.equal(bad?.level, 'warn');
   t.match(bad?.message, /cannot load model .*; keeping the previous model/);
   t.ok(slot.model, 'previous model kept');
+  // A model of another feature schema (another build) is refused by a slot that expects this one's.
+  const strict = new ModelSlot(FLOW_FEATURE_SCHEMA);
+  await saveModel(file, trainIsolationForest(rows, 50, makeSchema(['x', 'y']), { nTrees: 5, sampleSize: 16, seed: 2 }));
+  const other = await strict.load(file, 86_400);
+  t.equal(other?.level, 'warn');
+  t.match(other?.message, /cannot load model .*running without an anomaly model/);
+  t.equal(strict.model, undefined);
   const off = await slot.load('', 86_400);
   t.match(off?.message, /turned off/);
   t.equal(slot.model, undefined);

@@ -12,6 +12,7 @@ import { alertJsonLine } from '../alert/alert-json.js';
 import { AlertAggregator, type AggregatorConfig, type AlertChange } from '../alert/aggregator.js';
 import type { AllowListConfig } from '../alert/allow-list.js';
 import type { DetectConfig } from '../detect/detect-stage.js';
+import type { AnomalyHooks } from '../detect/anomaly/anomaly-hooks.js';
 import type { AlertPublisher } from '../sink/mqtt/alert-publisher.js';
 import type { ZoneConfig } from '../util/zones.js';
 import type { PicketConfig } from './config-schema.js';
@@ -27,6 +28,8 @@ export interface AlertPathOptions {
   publisher?: AlertPublisher | undefined;
   /** Stamped on every alert (the broker's sensor id and site). */
   stamp?: { sensorId: string; site: string } | undefined;
+  /** Model holder and live learner for the anomaly detector. */
+  anomaly?: AnomalyHooks | undefined;
 }
 
 /** Zones as the config writes them (`trust: [...]`, `guest: [...]`, `dmz: [...]`) → ZoneConfig. */
@@ -54,7 +57,7 @@ export class AlertPath {
   constructor(private readonly o: AlertPathOptions) {
     this.allow = new ReloadableAllowList(o.allow);
     this.aggregator = new AlertAggregator({ sink: (a, change) => this.output(a, change), config: o.aggregator, allow: this.allow });
-    this.detect = createDetectPort(this.aggregator, o.detect);
+    this.detect = createDetectPort(this.aggregator, o.detect, o.anomaly);
   }
 
   private output(alert: Alert, change: AlertChange): void {

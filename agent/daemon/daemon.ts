@@ -32,6 +32,8 @@ import { liveLog, publisherLog, type Logger } from './logger.js';
 import { DaemonMetrics, type InterfaceSample, type MetricsProbe } from './metrics.js';
 import { MetricsServer, type MetricsAddress } from './metrics-server.js';
 import { ModelSlot } from './model-slot.js';
+import { AnomalyLearner } from '../detect/anomaly/anomaly-learner.js';
+import { FLOW_FEATURE_SCHEMA } from '../detect/anomaly/anomaly-hooks.js';
 import { SettingsError, type DaemonSettings } from './settings.js';
 
 /** A start-up failure meant for a person: one line, what is wrong and what to do. */
@@ -93,7 +95,8 @@ export class Daemon {
   metricsAddress: MetricsAddress | undefined;
   /** Where the NetFlow collector listens, once started. */
   netflowPort = 0;
-  private readonly model = new ModelSlot();
+  private readonly model = new ModelSlot(FLOW_FEATURE_SCHEMA);
+  private learner: AnomalyLearner | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private exitCode = 0;
@@ -165,6 +168,21 @@ export class Daemon {
       this.publisher = new AlertPublisher(b, { log: publisherLog(this.log), status: () => this.status() });
       await this.publisher.start();
     }
+    await this.loadModel(c);
+    if (c.model.path !== '') {
+      // Learns the first model over model.learning_period (or retrains the loaded one), saves it
+      // to model.path and puts it in the slot the anomaly detector reads.
+      const mlog = this.log.child({ component: 'model' });
+      this.learner = new AnomalyLearner(
+        FLOW_FEATURE_SCHEMA,
+        { modelPath: c.model.path, learningPeriodSec: c.model.learning_period },
+        {
+          log: (level, line) => mlog[level](line),
+          onModel: (m) => (this.model.model = m),
+          ...(this.model.model ? { existing: this.model.model } : {}),
+        },
+      );
+    }
     this.alerts = new AlertPath({
       detect: detectConfig(c),
       allow: c.allow,
@@ -172,8 +190,8 @@ export class Daemon {
       jsonl: this.alertsOut,
       publisher: this.publisher,
       stamp: b ? { sensorId: b.sensorId, site: b.site } : undefined,
+      anomaly: { model: this.model, ...(this.learner ? { learner: this.learner } : {}) },
     });
-    await this.loadModel(c);
     if (capture) {
       const detect = this.alerts.detect;
       this.dissect = new DissectStage({ onEvent: (e) => detect.event(e) });
@@ -421,6 +439,8 @@ export class Daemon {
       }
       await this.publisher.stop();
     }
+    // A model being written when the stop came is finished, not left half-saved.
+    await this.learner?.flush();
     this.alertsOut?.close();
     this.flowsOut?.close();
     await this.metricsServer?.close();

@@ -17,6 +17,7 @@ import type { FlowTable } from '../flow/flow-table.js';
 import type { CandidateSink } from '../detect/detector.js';
 import { DetectStage, type DetectConfig } from '../detect/detect-stage.js';
 import { DETECTORS } from '../detect/registry.js';
+import type { AnomalyHooks } from '../detect/anomaly/anomaly-hooks.js';
 import type { DetectorInfo } from './config-loader.js';
 
 export interface DetectPort {
@@ -54,8 +55,9 @@ class StageDetectPort implements DetectPort {
   constructor(
     private readonly sink: CandidateSink,
     config: DetectConfig,
+    private readonly anomaly: AnomalyHooks | undefined,
   ) {
-    this.stage = new DetectStage({ sink, config });
+    this.stage = this.build(config);
     // Only the hooks DetectStage implements, so the flow table skips the others on the hot path.
     this.observer = {
       flowStart: (f: Flow) => this.stage.flowStart(f),
@@ -92,7 +94,7 @@ class StageDetectPort implements DetectPort {
       return;
     }
     // Build first: a bad config throws here and the running stage stays.
-    const next = new DetectStage({ sink: this.sink, config });
+    const next = this.build(config);
     if (this.table) next.attach(this.table);
     next.tick(this.stage.now());
     this.stage = next;
@@ -101,9 +103,16 @@ class StageDetectPort implements DetectPort {
   counters(): ReadonlyMap<string, number> {
     return this.stage.counters;
   }
+
+  private build(config: DetectConfig): DetectStage {
+    return new DetectStage({ sink: this.sink, config, ...(this.anomaly ? { anomaly: this.anomaly } : {}) });
+  }
 }
 
-/** The detection the daemon and `picket replay` use. Swapping the implementation is this one line. */
-export function createDetectPort(sink: CandidateSink, config: DetectConfig): DetectPort {
-  return new StageDetectPort(sink, config);
+/**
+ * The detection the daemon and `picket replay` use. Swapping the implementation is this one line.
+ * `anomaly` gives the anomaly detector its model holder (the daemon's ModelSlot) and live learner.
+ */
+export function createDetectPort(sink: CandidateSink, config: DetectConfig, anomaly?: AnomalyHooks): DetectPort {
+  return new StageDetectPort(sink, config, anomaly);
 }

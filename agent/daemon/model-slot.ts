@@ -7,13 +7,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { loadModel } from '../detect/iforest/model-file.js';
 import type { IsolationForest } from '../detect/iforest/forest.js';
+import type { FeatureSchema } from '../detect/iforest/schema.js';
 
 export type ModelState = 'none' | 'waiting' | 'loaded';
 
 export class ModelSlot {
+  /** The model in use; the anomaly detector reads it per flow, the live learner replaces it. */
   model: IsolationForest | undefined;
   private path = '';
   private mtimeMs = -1;
+
+  /** `expected`: the feature schema models must have (a model of another build is refused). */
+  constructor(private readonly expected?: FeatureSchema) {}
 
   /** Seconds since the loaded model was trained; undefined without a model. */
   ageSeconds(nowMs = Date.now()): number | undefined {
@@ -43,7 +48,7 @@ export class ModelSlot {
     }
     const mtime = statSync(path).mtimeMs;
     if (path === this.path && mtime === this.mtimeMs) return undefined;
-    const r = await loadModel(path);
+    const r = await loadModel(path, this.expected);
     if (!r.ok) {
       // Keep the previous model; remember the mtime so the same bad file is reported once.
       this.path = path;
