@@ -10,8 +10,9 @@
  *
  *   SYN flood   SYNs/s ≥ minSynPps, SYN share ≥ synRatio, few target ports (a scan hits many) or
  *               many sources, and ≥ rateFactor × the destination's usual SYN rate     → T1499.001
- *   volumetric  packets/s ≥ minPps from ≥ minSources sources or with ≥ minNewFlows new
- *               flows/s, and ≥ rateFactor × the usual packet rate                     → T1498.001,
+ *   volumetric  packets/s ≥ minPps (or bytes/s ≥ minBytesPerSec) from ≥ minSources sources or
+ *               with ≥ minNewFlows new flows/s, and ≥ rateFactor × the usual packet (byte)
+ *               rate                                                                 → T1498.001,
  *               T1498.002 when most packets come from a service port (reflection)
  */
 import type { DecodedPacket } from '../../decode/decoded-packet.js';
@@ -30,6 +31,10 @@ export interface DdosConfig {
   /** A SYN burst over more distinct ports than this (and few sources) is a scan, not a flood. */
   maxFloodPorts: number;
   minPps: number;
+  /** Bytes per second that make a bandwidth flood (with the source/new-flow condition and the rate factor). */
+  minBytesPerSec: number;
+  /** Usual byte rate assumed for a destination never seen before. */
+  floorBytesPerSec: number;
   minSources: number;
   minNewFlows: number;
   /** Sources that make a SYN burst a flood whatever the ports. */
@@ -52,6 +57,8 @@ const DEFAULTS: DdosConfig = {
   synRatio: 0.7,
   maxFloodPorts: 32,
   minPps: 5000,
+  minBytesPerSec: 12.5e6,
+  floorBytesPerSec: 125_000,
   minSources: 20,
   minNewFlows: 500,
   spoofedSources: 50,
@@ -78,6 +85,7 @@ class Ddos implements Detector {
   private readonly syns: Float64Array;
   private readonly reflected: Float64Array;
   private readonly basePps: Float64Array;
+  private readonly baseBps: Float64Array;
   private readonly baseSyn: Float64Array;
   private readonly inAttack: Uint8Array;
   private readonly attackStart: Float64Array;
@@ -112,6 +120,7 @@ class Ddos implements Detector {
     this.syns = new Float64Array(n);
     this.reflected = new Float64Array(n);
     this.basePps = new Float64Array(n);
+    this.baseBps = new Float64Array(n);
     this.baseSyn = new Float64Array(n);
     this.inAttack = new Uint8Array(n);
     this.attackStart = new Float64Array(n);
@@ -193,6 +202,7 @@ class Ddos implements Detector {
     this.syns[i] = 0;
     this.reflected[i] = 0;
     this.basePps[i] = 0;
+    this.baseBps[i] = 0;
     this.baseSyn[i] = 0;
     this.inAttack[i] = 0;
     this.peakPps[i] = 0;
@@ -206,12 +216,14 @@ class Ddos implements Detector {
     const a = this.cfg.alpha;
     if (!attacking) {
       this.basePps[i] = this.basePps[i]! + a * (this.pkts[i]! - this.basePps[i]!);
+      this.baseBps[i] = this.baseBps[i]! + a * (this.bytes[i]! - this.baseBps[i]!);
       this.baseSyn[i] = this.baseSyn[i]! + a * (this.syns[i]! - this.baseSyn[i]!);
     }
     const idle = second - this.sec[i]! - 1;
     if (idle > 0) {
       const decay = Math.pow(1 - a, Math.min(idle, 10_000));
       this.basePps[i]! *= decay;
+      this.baseBps[i]! *= decay;
       this.baseSyn[i]! *= decay;
       if (this.inAttack[i] === 1 && idle >= 5) this.inAttack[i] = 0;
     }
@@ -241,9 +253,12 @@ class Ddos implements Detector {
       synps >= c.rateFactor * Math.max(this.baseSyn[i]!, c.floorSynPps);
     const volume =
       pps >= c.minPps && (sources >= c.minSources || fps >= c.minNewFlows) && pps >= c.rateFactor * Math.max(this.basePps[i]!, c.floorPps);
-    if (!synFlood && !volume) {
+    const bps = this.bytes[i]! / seconds;
+    const bandwidth =
+      bps >= c.minBytesPerSec && (sources >= c.minSources || fps >= c.minNewFlows) && bps >= c.rateFactor * Math.max(this.baseBps[i]!, c.floorBytesPerSec);
+    if (!synFlood && !volume && !bandwidth) {
       // Below half the minimums the flood is over.
-      if (!early && this.inAttack[i] === 1 && pps < c.minPps / 2 && synps < c.minSynPps / 2) this.end(i, ts);
+      if (!early && this.inAttack[i] === 1 && pps < c.minPps / 2 && synps < c.minSynPps / 2 && bps < c.minBytesPerSec / 2) this.end(i, ts);
       return false;
     }
     const rate = synFlood ? synps : pps;
