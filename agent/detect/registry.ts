@@ -12,6 +12,7 @@ import { rmmAbuse } from './detectors/rmm-abuse.js';
 import { quicTunnel } from './detectors/quic-tunnel.js';
 import { websocketC2 } from './detectors/websocket-c2.js';
 import { grpcAbuse } from './detectors/grpc-abuse.js';
+import { hostBaseline } from './baseline/host-baseline-detector.js';
 import { anomaly } from './anomaly/anomaly-detector.js';
 
 /**
@@ -33,5 +34,6 @@ export const DETECTORS: readonly AnyDetectorFactory[] = [
   quicTunnel,
   websocketC2,
   grpcAbuse,
+  hostBaseline,
   anomaly, // keep after the behavioural detectors: it scores only flows they did not explain
 ];
