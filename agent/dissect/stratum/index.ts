@@ -2,8 +2,8 @@
  * Stratum mining protocol (JSON-RPC lines over TCP): Bitcoin-style `mining.subscribe` /
  * `mining.authorize` / `mining.submit` / `mining.notify`, Ethereum `eth_submitLogin` /
  * `eth_getWork` / `eth_submitWork`, and xmrig/Monero `login` / `job` / `submit`. Only method names
- * and a worker/agent string are kept (no JSON parsing of wire bytes: a bounded scan for
- * `"method"` keys). Emits `stratum.method` once per new method name, for the mining detector.
+ * and a worker/agent string are kept (no JSON parsing of wire bytes: each newline-terminated
+ * line is searched for its `"method"` key; an unfinished line is carried, at most 1 kB). Emits `stratum.method` once per new method name, for the mining detector.
  */
 import { Verdict, type Dissector } from '../dissector.js';
 
@@ -43,7 +43,7 @@ export interface StratumState {
   submits: number;
   jobs: number;
   worker: string | undefined;
-  /** Bytes of an unfinished `"method"` occurrence carried to the next call (split across segments). */
+  /** The unfinished last line of each direction, carried to the next segment (≤ MAX_LINE bytes). */
   carry: [string, string];
 }
 
@@ -58,43 +58,54 @@ function ascii(buf: Uint8Array, off: number, len: number): string {
   return s;
 }
 
-/** Reads `"method": "name"` occurrences in text; returns the tail that may hold an incomplete one. */
-function scan(s: StratumState, text: string, emit: (name: string) => void): string {
-  let i = 0;
-  for (;;) {
-    const k = text.indexOf(METHOD_KEY, i);
-    if (k < 0) break;
-    let j = k + METHOD_KEY.length;
-    while (j < text.length && (text[j] === ' ' || text[j] === ':')) j++;
-    if (j >= text.length) return text.slice(k);
-    if (text[j] !== '"') {
-      i = j;
-      continue;
-    }
-    const end = text.indexOf('"', j + 1);
-    if (end < 0) return text.length - k <= 128 ? text.slice(k) : '';
-    const name = text.slice(j + 1, Math.min(end, j + 1 + STRATUM_LIMITS.maxNameBytes)).toLowerCase();
-    if (name === 'mining.submit' || name === 'submit' || name === 'eth_submitwork') s.submits++;
-    if (name === 'mining.notify' || name === 'job') s.jobs++;
-    if ((name === 'mining.authorize' || name === 'login' || name === 'eth_submitlogin') && s.worker === undefined) {
-      // `"params": ["worker", ...]` (stratum) or `"params": {"login": "wallet", ...}` (xmrig), near the method.
-      const from = Math.max(0, k - 300);
-      const p = text.indexOf('"params"', from);
-      if (p >= 0 && p < k + 300) {
-        const open = text.slice(p + 8, p + 20).search(/[[{]/);
-        const at = open >= 0 ? p + 8 + open : -1;
-        const start = at < 0 ? -1 : text[at] === '[' ? text.indexOf('"', at) : text.indexOf('"login"', at) >= 0 ? text.indexOf('"', text.indexOf(':', text.indexOf('"login"', at))) : -1;
-        const end = start >= 0 ? text.indexOf('"', start + 1) : -1;
-        if (start >= 0 && end > start && end - start < 300) s.worker = text.slice(start + 1, Math.min(end, start + 1 + STRATUM_LIMITS.maxNameBytes));
-      }
-    }
-    if (!s.methods.includes(name) && s.methods.length < STRATUM_LIMITS.maxMethods) {
-      s.methods.push(name);
-      emit(name);
-    }
-    i = end + 1;
+/** Longest incomplete line carried to the next segment (a longer one is skipped and counted). */
+const MAX_LINE = 1024;
+
+/** The string value after `"key":` in one JSON line (bounded), or undefined. */
+function stringAfter(line: string, key: string, from = 0): string | undefined {
+  const k = line.indexOf(key, from);
+  if (k < 0) return undefined;
+  let j = k + key.length;
+  while (j < line.length && (line[j] === ' ' || line[j] === ':' || line[j] === '[' || line[j] === '{')) j++;
+  if (line[j] !== '"') return undefined;
+  const end = line.indexOf('"', j + 1);
+  if (end < 0) return undefined;
+  return line.slice(j + 1, Math.min(end, j + 1 + STRATUM_LIMITS.maxNameBytes));
+}
+
+/** One complete JSON-RPC line: its method name (if any) and, for logins, the worker. */
+function line(s: StratumState, text: string, emit: (name: string) => void): void {
+  const raw = stringAfter(text, METHOD_KEY);
+  if (raw === undefined) return;
+  const name = raw.toLowerCase();
+  if (name === 'mining.submit' || name === 'submit' || name === 'eth_submitwork') s.submits++;
+  if (name === 'mining.notify' || name === 'job') s.jobs++;
+  if ((name === 'mining.authorize' || name === 'login' || name === 'eth_submitlogin') && s.worker === undefined) {
+    // `"params": ["worker", ...]` (stratum, eth) or `"params": {"login": "wallet", ...}` (xmrig).
+    const p = text.indexOf('"params"');
+    if (p >= 0) s.worker = text[text.slice(p + 8).search(/[[{]/) + p + 8] === '{' ? stringAfter(text, '"login"', p) : stringAfter(text, '"params"');
   }
-  return '';
+  if (!s.methods.includes(name) && s.methods.length < STRATUM_LIMITS.maxMethods) {
+    s.methods.push(name);
+    emit(name);
+  }
+}
+
+/** Processes the complete lines of `text`; returns the incomplete tail to carry (bounded). */
+function scan(s: StratumState, text: string, emit: (name: string) => void, count: (what: string) => void): string {
+  let at = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', at);
+    if (nl < 0) break;
+    line(s, text.slice(at, nl), emit);
+    at = nl + 1;
+  }
+  const rest = text.slice(at);
+  if (rest.length > MAX_LINE) {
+    count('limit.line_bytes');
+    return '';
+  }
+  return rest;
 }
 
 export const stratumDissector: Dissector<StratumState, StratumMeta> = {
@@ -117,7 +128,7 @@ export const stratumDissector: Dissector<StratumState, StratumMeta> = {
     s.scanned[dir] += n;
     if (n < len) ctx.count('limit.scan_bytes');
     const text = s.carry[dir] + ascii(buf, off, n);
-    s.carry[dir] = scan(s, text, (name) => ctx.emit('stratum.method', tsUs, { method: name, mining: MINING_METHODS.has(name) }));
+    s.carry[dir] = scan(s, text, (name) => ctx.emit('stratum.method', tsUs, { method: name, mining: MINING_METHODS.has(name) }), (w) => ctx.count(w));
     if (s.scanned[0] >= STRATUM_LIMITS.maxScanBytes && s.scanned[1] >= STRATUM_LIMITS.maxScanBytes) return Verdict.Done;
     return Verdict.More;
   },
