@@ -76,6 +76,18 @@ t.test('a throwing detector is counted, not fatal', async (t) => {
   s.record(record());
   s.record(record());
   t.equal(s.counters.get('bad.internal_error'), 2);
+  const badPacket: DetectorFactory = {
+    ...bad,
+    name: 'bad_packet',
+    create: () => ({ name: 'bad_packet', packet: () => { throw new Error('boom'); }, state: () => ({ entries: 0, capacity: 0, evictions: 0, bytes: 0 }) }),
+  };
+  const p = stage({}, [badPacket]).s;
+  const flow = { uid: 'P', id: 2, protocol: 6, ipVersion: 4, clientPort: 1, serverPort: 2 } as unknown as import('../agent/flow/flow.js').Flow;
+  const pkt = { tsUs: T0, ipVersion: 4, src: new Uint32Array(4), dst: new Uint32Array(4), protocol: 6, tcpFlags: 2, ipLen: 40 } as unknown as import('../agent/decode/decoded-packet.js').DecodedPacket;
+  p.flowStart(flow);
+  p.packet(flow, 0, pkt);
+  p.packet(flow, 0, pkt);
+  t.equal(p.counters.get('bad_packet.internal_error'), 2, 'the packet path survives a throwing detector');
 });
 
 t.test('quic_tunnel: long, regular, small QUIC to a rare outside destination; not a busy one', async (t) => {

@@ -224,7 +224,14 @@ export class DetectStage implements FlowObserver {
       }
       return;
     }
-    for (let i = 0; i < list.length; i++) list[i]!.packet!(pkt, flow, dir, isNew);
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!.packet!(pkt, flow, dir, isNew);
+      } catch {
+        // A detector bug must not stop the packet path: count it, keep going.
+        this.bump(`${list[i]!.name}.internal_error`, 1);
+      }
+    }
   }
 
   private addTime(name: string, t0: number): void {
