@@ -36,13 +36,17 @@ t.test('configuration: unknown detectors, settings and wrong types are one-line 
   t.throws(() => stage({ zones: { trust: ['nope'] } }), /zones: "nope" is not a CIDR/);
 });
 
+const BEHAVIOURAL = ['port_scan', 'ddos', 'brute_force', 'beacon', 'dns_tunnel', 'dga', 'exfiltration', 'lateral_movement', 'crypto_mining', 'rmm_abuse', 'quic_tunnel', 'websocket_c2', 'grpc_abuse'];
+
 t.test('every registered detector declares MITRE, defaults and a bounded state report', async (t) => {
+  t.same(BEHAVIOURAL.filter((n) => !DETECTORS.some((d) => d.name === n)), [], 'all behavioural detectors registered');
   const names = new Set<string>();
   for (const f of DETECTORS) {
     t.notOk(names.has(f.name), `${f.name} unique`);
     names.add(f.name);
-    // Behavioural detectors name a technique; an anomaly score claims none on purpose.
-    if (f.name !== 'anomaly') t.ok(f.mitre.length > 0 && f.mitre.every((m) => /^T\d{4}(\.\d{3})?$/.test(m.technique)), `${f.name} MITRE`);
+    // Behavioural detectors name a technique; anomaly/baseline scores may claim none on purpose.
+    const must = BEHAVIOURAL.includes(f.name);
+    t.ok((!must || f.mitre.length > 0) && f.mitre.every((m) => /^T\d{4}(\.\d{3})?$/.test(m.technique)), `${f.name} MITRE`);
     t.ok(f.description.length > 10);
   }
   const { s } = stage();
