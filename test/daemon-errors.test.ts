@@ -97,7 +97,7 @@ t.test('capture cases', { skip: root ? false : 'needs root' }, async (t) => {
     // tap's NODE_OPTIONS (its process tracking cannot write .tap/ as nobody).
     const env = childEnv();
     const r = await runToExit(['run', '--interface', v.hostIf, '--metrics', ''], {
-      wrapper: ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+dac_read_search', '--ambient-caps=+dac_read_search'],
+      wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+dac_read_search', '--ambient-caps=+dac_read_search'],
       envBase: env,
     });
     t.equal(r.code, 1);
@@ -108,7 +108,7 @@ t.test('capture cases', { skip: root ? false : 'needs root' }, async (t) => {
 
   t.test('CAP_NET_RAW alone is enough for the daemon (as in picket.service)', async (t) => {
     const p = new PicketProcess(['run', '--interface', v.hostIf, '--metrics', '127.0.0.1:0'], {
-      wrapper: ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+dac_read_search,+net_raw', '--ambient-caps=+dac_read_search,+net_raw'],
+      wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+dac_read_search,+net_raw', '--ambient-caps=+dac_read_search,+net_raw'],
       envBase: childEnv(),
     });
     const started = await p.started();

@@ -10,10 +10,8 @@ export const MAIN = fileURLToPath(new URL('../agent/cli/main.ts', import.meta.ur
 
 /** The loader flags of this process for a `picket` child. */
 export function loaderArgs(): string[] {
-  // The same loaders as this process (so the child's V8 coverage lines up with the parent's
-  // when tap merges them), minus processinfo, which tap re-adds through NODE_OPTIONS anyway;
-  // wrap the command in `env -u NODE_OPTIONS` for a child that must not be tracked.
-  return process.execArgv.filter((a) => !a.includes('@tapjs/processinfo'));
+  // The TypeScript loader only: the child is not a test process.
+  return process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
 }
 
 /** The environment for a child: this one without coverage collection. */
@@ -50,7 +48,11 @@ export class PicketProcess {
   /** `wrapper` runs before node (e.g. setpriv ...). */
   constructor(args: readonly string[], opts: { env?: Record<string, string>; wrapper?: readonly string[]; envBase?: NodeJS.ProcessEnv } = {}) {
     const node = [process.execPath, ...loaderArgs(), MAIN, ...args];
-    const [cmd, ...argv] = opts.wrapper ? [...opts.wrapper, ...node] : node;
+    // `env -u NODE_OPTIONS`: tap adds its process tracking to every child through NODE_OPTIONS,
+    // and merging a child's coverage of files it barely runs over this process's made the
+    // report depend on test order; coverage comes from the in-process tests
+    // (daemon-inprocess, daemon-units, config-*).
+    const [cmd, ...argv] = ['env', '-u', 'NODE_OPTIONS', ...(opts.wrapper ?? []), ...node];
     this.proc = spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...(opts.envBase ?? childEnv()), ...opts.env } });
     this.proc.stdout!.on('data', (b: Buffer) => (this.out += b.toString()));
     this.proc.stderr!.on('data', (b: Buffer) => (this.err += b.toString()));
