@@ -52,7 +52,10 @@ t.test('train on captures writes a model with this build’s feature schema', as
 
 t.test('round trip: capture → features table → picket score equals the in-pipeline scores', async (t) => {
   const m = await loadModel(model, FLOW_FEATURE_SCHEMA);
-  if (!m.ok) return t.fail(m.message);
+  if (!m.ok) {
+    t.fail(m.message);
+    return;
+  }
   // In the pipeline (inspect --model path): one score per flow.
   const scores = new Map<string, number>();
   const alerting = new Alerting({ anomaly: { model: m.value }, onFlowScore: (u, s) => scores.set(u, s) });

@@ -270,6 +270,11 @@ class AnomalyDetector implements Detector {
     if (learner) learner.tick(nowUs, (uid) => this.ctx.flowAlerted(uid));
   }
 
+  /** End of input: a learner whose period is over trains now (offline runs tick rarely). */
+  finish(nowUs: number): void {
+    this.tick(nowUs);
+  }
+
   state(): DetectorState {
     const f = this.fx.state();
     return {
