@@ -98,6 +98,11 @@ class Ddos implements Detector {
   private readonly srcHll: HllSlab;
   private readonly portHll: HllSlab;
   private readonly episodeHll: HllSlab;
+  /** Majority destination port of the running second's SYNs and of all its packets (Boyer–Moore vote). */
+  private readonly synPort: Uint16Array;
+  private readonly synVote: Int32Array;
+  private readonly pktPort: Uint16Array;
+  private readonly pktVote: Int32Array;
   /** A source of the running second (shown as the alert's source). */
   private readonly sample: Uint32Array;
   private readonly samplePort: Uint16Array;
@@ -134,6 +139,10 @@ class Ddos implements Detector {
     this.episodeHll = new HllSlab(n, 64);
     this.sample = new Uint32Array(n * 4);
     this.samplePort = new Uint16Array(n);
+    this.synPort = new Uint16Array(n);
+    this.synVote = new Int32Array(n);
+    this.pktPort = new Uint16Array(n);
+    this.pktVote = new Int32Array(n);
     this.lastKindSyn = new Uint8Array(n);
     this.lastReflect = new Uint8Array(n);
     this.sampleProto = new Uint8Array(n);
@@ -161,10 +170,18 @@ class Ddos implements Detector {
       this.sample[i * 4 + 1] = src[1]!;
       this.sample[i * 4 + 2] = src[2]!;
       this.sample[i * 4 + 3] = src[3]!;
-      this.samplePort[i] = pkt.dport;
-      this.sampleProto[i] = pkt.protocol;
+      // An ongoing attack keeps the port it was judged to target.
+      if (this.inAttack[i] === 0) {
+        this.samplePort[i] = pkt.dport;
+        this.sampleProto[i] = pkt.protocol;
+      }
     }
     if (isNew) this.flows[i]!++;
+    const dport = pkt.dport;
+    if (this.pktVote[i] === 0) {
+      this.pktPort[i] = dport;
+      this.pktVote[i] = 1;
+    } else this.pktVote[i]! += this.pktPort[i] === dport ? 1 : -1;
     const h = mix32(src[0]!, src[1]!, src[2]!, src[3]!);
     this.srcHll.add(i, h);
     if (this.inAttack[i] === 1) {
@@ -179,11 +196,11 @@ class Ddos implements Detector {
       const f = pkt.tcpFlags & (TCP_SYN | TCP_ACK);
       if (f === TCP_SYN) {
         const s = ++this.syns[i]!;
-        // The target of a SYN flood is the port its SYNs go to, whatever came first in the second.
-        if (s === 1) {
-          this.samplePort[i] = pkt.dport;
-          this.sampleProto[i] = IPPROTO_TCP;
-        }
+        // The target of a SYN flood is the port most of its SYNs go to.
+        if (this.synVote[i] === 0) {
+          this.synPort[i] = dport;
+          this.synVote[i] = 1;
+        } else this.synVote[i]! += this.synPort[i] === dport ? 1 : -1;
         this.portHll.add(i, mix32(pkt.dport));
         if (s === this.cfg.minSynPps) early = true;
       } else if (f === (TCP_SYN | TCP_ACK)) this.reflected[i]!++; // SYN-ACKs to a host that sent no SYN: TCP reflection
@@ -201,6 +218,8 @@ class Ddos implements Detector {
     this.flows[i] = 0;
     this.syns[i] = 0;
     this.reflected[i] = 0;
+    this.synVote[i] = 0;
+    this.pktVote[i] = 0;
     this.basePps[i] = 0;
     this.baseBps[i] = 0;
     this.baseSyn[i] = 0;
@@ -233,6 +252,8 @@ class Ddos implements Detector {
     this.flows[i] = 0;
     this.syns[i] = 0;
     this.reflected[i] = 0;
+    this.synVote[i] = 0;
+    this.pktVote[i] = 0;
     this.srcHll.reset(i);
     this.portHll.reset(i);
   }
@@ -262,6 +283,8 @@ class Ddos implements Detector {
       return false;
     }
     const rate = synFlood ? synps : pps;
+    this.samplePort[i] = synFlood ? this.synPort[i]! : this.pktPort[i]!;
+    if (synFlood) this.sampleProto[i] = IPPROTO_TCP;
     if (!early && rate > this.peakPps[i]!) this.peakPps[i] = rate;
     if (this.inAttack[i] === 0) {
       this.inAttack[i] = 1;
