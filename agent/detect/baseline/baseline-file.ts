@@ -20,7 +20,8 @@ export const MAX_BASELINE_FILE_BYTES = 256 * 1024 * 1024;
 
 type Json = Record<string, unknown>;
 
-const r6 = (v: number): number => (Number.isFinite(v) ? Number(v.toPrecision(7)) : 0);
+/** Numbers are written exactly (JSON round-trips doubles; Float32 values widen exactly), non-finite as 0. */
+const r6 = (v: number): number => (Number.isFinite(v) ? v : 0);
 
 function hostJson(s: HostState): Json {
   const buckets: number[][] = [];

@@ -63,7 +63,7 @@ export const DEFAULT_HOST_BASELINE: HostBaselineConfig = {
   learningPeriodSec: 7 * 86_400,
   minSamples: 48,
   maxHosts: 4096,
-  shrinkage: 4,
+  shrinkage: 2,
   zThreshold: 6,
   minVolumeBytes: 50e6,
   minNewPeers: 30,
@@ -82,6 +82,8 @@ const HOUR_US = 3600e6;
 const WEEK_HOURS = 168;
 /** Cap on the distinct new peers/ports remembered within one hour per host. */
 export const MAX_NEW_PER_HOUR = 512;
+/** Volume z-score the hour must also reach for an upload-share alert. */
+const RATIO_MIN_Z = 3;
 /** Idle hours folded in one go (a host back after a month is not replayed hour by hour). */
 const MAX_ROLL_HOURS = 2 * WEEK_HOURS;
 
@@ -357,7 +359,9 @@ export class HostBaselines implements HostVolumeBaseline {
     if (!(s.alerted & KIND_BIT.upload_ratio) && s.sent >= c.minRatioBytes && s.ratio.n >= 3) {
       const share = s.sent / Math.max(1, s.sent + s.received);
       const jump = share - s.ratio.mean;
-      if (jump >= c.ratioJump) {
+      // A usual heavy-upload hour (the weekly backup) is not a jump: its volume must be unusual too.
+      const e = this.expectation(s, b);
+      if (jump >= c.ratioJump && (s.out - e.mean) / e.std >= RATIO_MIN_Z) {
         s.alerted |= KIND_BIT.upload_ratio;
         this.found.push({
           kind: 'upload_ratio', host, hourUs, value: share, expected: s.ratio.mean, std: stdOf(s.ratio), z: jump / Math.max(0.05, stdOf(s.ratio)), peer,
@@ -384,8 +388,12 @@ export class HostBaselines implements HostVolumeBaseline {
     const k = this.config.shrinkage;
     const w = n / (n + k);
     const bucketVar = n > 1 ? s.bm2[b]! / (n - 1) : 0;
-    const mean = w * s.bmean[b]! + (1 - w) * s.all.mean;
-    const variance = w * bucketVar + (1 - w) * s.all.variance;
+    const mb = s.bmean[b]!;
+    const mean = w * mb + (1 - w) * s.all.mean;
+    // Variance of the two-part mixture: a young bucket far from the overall mean is uncertain,
+    // so one past backup at Tue 03:00 widens that hour instead of making the next one an outlier.
+    const gap = mb - s.all.mean;
+    const variance = w * bucketVar + (1 - w) * s.all.variance + w * (1 - w) * gap * gap;
     // Floors: a host that always sends the same tiny amount must not make every burst infinite σ.
     const std = Math.max(Math.sqrt(Math.max(0, variance)), 0.1 * mean, 1e5);
     return { mean, std, samples: n };
