@@ -55,6 +55,6 @@ export async function watchedPage(browser: Browser, width = 1440, height = 1800)
 }
 
 /** Waits until the dashboard finished a refresh after `since` (body[data-loaded] is the refresh time). */
-export async function loaded(page: Page, since = 0, timeoutMs = 15_000): Promise<void> {
+export async function loaded(page: Page, since = 0, timeoutMs = 30_000): Promise<void> {
   await page.waitForFunction((t) => Number(document.body.getAttribute('data-loaded') ?? 0) > t, since, { timeout: timeoutMs });
 }

@@ -19,8 +19,10 @@ export const SEVERITY_FILL = ['#9e9e9e', '#f9c80e', '#f57c00', '#d32f2f', '#8e00
  * @param {(b: Bucket) => void} onPick a window was clicked
  */
 export function drawSeries(svg, buckets, stepS, onPick) {
-  const W = 900;
-  const H = 200;
+  // Draw in the element's own pixel size so text is not stretched.
+  const W = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 900);
+  const H = 300;
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   const left = 36;
   const right = 30;
   const top = 8;
