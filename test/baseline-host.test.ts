@@ -73,6 +73,7 @@ t.test('hour of week: usual Tuesday backup is quiet, same volume on Wednesday an
   const big = out.find((c) => c.reason.includes('1.2 GB'))!;
   t.ok(big, 'the 1.2 GB hour alerts');
   t.match(big.reason, /^10\.0\.0\.5 sent 1\.2 GB out in hour Tue 03:00, \d+σ above its usual \d\d MB$/);
+  t.comment(big.reason);
   t.equal(big.severity, 'high');
   t.equal(big.tactic, 'exfiltration');
   t.equal(big.technique, '');
