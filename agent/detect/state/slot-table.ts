@@ -29,6 +29,8 @@ export class SlotTable {
   private readonly pinned: Uint8Array;
   private readonly setMask: number;
   private inUse = 0;
+  /** The slot of the previous acquire: floods and bulk transfers hit the same key packet after packet. */
+  private lastSlot = -1;
 
   constructor(
     capacity: number,
@@ -93,6 +95,26 @@ export class SlotTable {
 
   /** Slot for `key` at time `nowUs`, taking a free/expired/oldest slot on a miss (`fresh` tells). */
   acquire(nowUs: number): number {
+    const last = this.lastSlot;
+    if (last >= 0 && this.sameKey(last)) {
+      this.fresh = false;
+      if (nowUs > this.lastUs[last]!) this.lastUs[last] = nowUs;
+      return last;
+    }
+    const s = this.acquireSlow(nowUs);
+    this.lastSlot = s;
+    return s;
+  }
+
+  /** True when `slot` holds exactly the words in `key`. */
+  private sameKey(slot: number): boolean {
+    const base = slot * this.keyWords;
+    const k = this.key;
+    for (let i = 0; i < this.keyWords; i++) if (this.keys[base + i] !== k[i]) return false;
+    return this.used[slot] === 1;
+  }
+
+  private acquireSlow(nowUs: number): number {
     const h = this.hash();
     const start = (h & this.setMask) * WAYS;
     let victim = start;
