@@ -239,8 +239,9 @@ record 5340 nmap-nl scan 89.248.165.52 --top-ports 40 10.16.1.10
 for r in $(seq 0 17); do record $((r * 300 + 10 + RANDOM % 60)) "benign-$r" benign "$r"; done
 
 # --- timeline --------------------------------------------------------------------------------
-# Time zero of the timeline: when the first recorded phase started, minus its offset.
-first_start=$(capinfos -a -S -T -r "${PHASE_FILES[0]}" | awk -F'\t' -v o="${PHASE_OFFSETS[0]}" '{printf "%.6f", $2 - o}')
+# Time zero of the timeline: 90 minutes before the first recorded phase started, so every
+# packet lies in the past when the capture is made (the dashboard then shows it as recent history).
+first_start=$(capinfos -a -S -T -r "${PHASE_FILES[0]}" | awk -F'\t' -v o="${PHASE_OFFSETS[0]}" '{printf "%.6f", $2 - o - 5400}')
 shifted=()
 for i in "${!PHASE_FILES[@]}"; do
   f=${PHASE_FILES[$i]}

@@ -168,6 +168,22 @@ t.test('aggregates: kpis, time series, top lists, dashboard anchored at old data
   t.ok(map.json.countries.length > 150);
 });
 
+t.test('dashboard: alerts stamped in the future (a capture whose clock runs ahead) anchor the window too', async (t) => {
+  const { collector: c } = await startCollector(broker.url, dir.path);
+  t.teardown(() => c.stop());
+  const future = Date.now() * 1000 + 7200e6;
+  for (let k = 0; k < 5; k++) c.store.upsert(sanitizeAlert(variedAlert(k, future), 'lab', 'edge-1', newSanitizeCounters()), 300);
+  const d = await http(c.httpUrl, '/api/dashboard?range=3600');
+  t.equal(d.json.window.anchored, 'data');
+  t.equal(d.json.kpis.alerts.value, 5);
+  const skew = Date.now() * 1000 + 60e6;
+  const { collector: c2 } = await startCollector(broker.url, dir.path);
+  t.teardown(() => c2.stop());
+  c2.store.upsert(sanitizeAlert(variedAlert(9, 0, { firstUs: skew, lastUs: skew }), 'lab', 'edge-1', newSanitizeCounters()), 300);
+  const d2 = await http(c2.httpUrl, '/api/dashboard?range=3600');
+  t.equal(d2.json.window.anchored, 'now', 'a minute of sensor clock skew is not replayed data');
+});
+
 t.test('hardening: headers, methods, Host check, static files only, URL length', async (t) => {
   const c = await filled(t);
   const page = await http(c.httpUrl, '/');

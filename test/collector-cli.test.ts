@@ -104,7 +104,7 @@ t.test('picket demo: embedded broker, fixture through the publisher, dashboard f
   const r = picket(['demo', '--broker-port', '0', '--http', '127.0.0.1:0', '--speed', '3000', '--fixture']);
   t.teardown(() => r.proc.kill('SIGKILL'));
   await until(() => /published all \d+ fixture alerts; \d+ alerts stored/.test(r.err()), 120_000, 'the fixture played');
-  const m = /open (http:\/\/127\.0\.0\.1:\d+\/) — broker (mqtt:\/\/127\.0\.0\.1:\d+) \(embedded aedes, MQTT 3\.1\.1\), database (\S+);/.exec(r.err());
+  const m = /open (http:\/\/127\.0\.0\.1:\d+\/)\?range=21600 — broker (mqtt:\/\/127\.0\.0\.1:\d+) \(embedded aedes, MQTT 3\.1\.1\), database (\S+);/.exec(r.err());
   t.ok(m, 'the open line names dashboard, broker and database');
   const [, url, , db] = m!;
   t.match(r.err(), /published all 42 fixture alerts; 18 alerts stored/, 'every fixture alert arrived; repeats updated, not duplicated');
@@ -119,4 +119,18 @@ t.test('picket demo: embedded broker, fixture through the publisher, dashboard f
   t.equal(await r.exited, 0);
   t.notOk(existsSync(db!), 'temporary database removed at exit');
   t.match(r.err(), /picket demo: stopping/);
+});
+
+t.test('picket demo replays the bundled capture through picket replay (sensor pipeline → broker → collector)', async (t) => {
+  const r = picket(['demo', '--broker-port', '0', '--http', '127.0.0.1:0', '--speed', '3000']);
+  t.teardown(() => r.proc.kill('SIGKILL'));
+  await until(() => /replay finished \(exit code 0\); \d+ alerts stored/.test(r.err()), 180_000, 'the replay finished');
+  t.match(r.err(), /replaying .*samples\/demo\.pcap at 3000× through the sensor pipeline \(picket replay\)/);
+  const url = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(r.err())![1]!;
+  const list = (await (await fetch(`${url}api/alerts?limit=500`)).json()) as { total: number; alerts: { sensorId: string; category: string; source: { ip: string } }[] };
+  t.ok(list.total >= 5, `${list.total} alerts from the replay`);
+  t.ok(list.alerts.every((a) => a.sensorId === 'demo-edge'));
+  t.ok(list.alerts.some((a) => a.category === 'scan' && a.source.ip === '185.220.101.34'), 'the nmap scan from 185.220.101.34 is in the dashboard');
+  r.proc.kill('SIGINT');
+  t.equal(await r.exited, 0);
 });

@@ -118,7 +118,8 @@ export async function runDemo(argv: readonly string[], io: CommandIo = PROCESS_I
     );
     // Start the source only once the collector listens: nothing published before is kept for it.
     if (!(await collector.subscriber.whenSubscribed(15_000))) log.warn('the collector is not subscribed yet; starting anyway');
-    log.info(`open ${collector.httpUrl} — broker ${url}${broker ? ' (embedded aedes, MQTT 3.1.1)' : ''}, database ${dbPath}; Ctrl-C stops`);
+    // The capture spans 90 minutes: link to a 6-hour window so all of it is in view.
+    log.info(`open ${collector.httpUrl}?range=21600 — broker ${url}${broker ? ' (embedded aedes, MQTT 3.1.1)' : ''}, database ${dbPath}; Ctrl-C stops`);
 
     const replay = await replayPublishes();
     const useFixture = flagBool(args, 'fixture') || !replay.ok || !existsSync(capture);

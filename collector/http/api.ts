@@ -14,7 +14,7 @@
  *
  * Windows: `from`/`to` (ms since the epoch or ISO 8601) or `range` (seconds, default 3600) ending
  * at `to` or now. /api/dashboard without `to` ends its window at the newest alert when that is
- * older than the window (a replayed capture), and says so (`anchored: "data"`).
+ * outside the window ending now (a replayed capture), and says so (`anchored: "data"`).
  */
 import { worldMap } from '../geo/world-map.js';
 import type { AlertStore } from '../store/alert-store.js';
@@ -34,6 +34,8 @@ export interface ApiContext {
 export type ApiResult = { status: number; body: unknown };
 
 const MAX_RANGE_S = 366 * 24 * 3600;
+/** Alerts up to this far in the future are sensor clock skew, not replayed data. */
+const CLOCK_SKEW_US = 300e6;
 const WINDOW_PARAMS = [...FILTER_PARAMS, 'range'] as const;
 
 interface Window {
@@ -123,8 +125,10 @@ export function dashboard(ctx: ApiContext, search: URLSearchParams): ApiResult {
   let w = windowOf(q, f, nowUs);
   let anchored: 'now' | 'data' | 'request' = f.toUs !== undefined ? 'request' : 'now';
   let stepUs = stepFor(q, w, true);
-  if (anchored === 'now' && f.fromUs === undefined && bounds.alerts > 0 && bounds.newestUs < w.fromUs) {
-    // Replayed or old data: show the window that ends with the newest alert instead of an empty one.
+  // Replayed or old data (or a capture whose clock runs ahead): show the window that ends with the
+  // newest alert instead of an empty one. A few minutes of sensor clock skew do not count.
+  const outside = bounds.newestUs < w.fromUs || bounds.newestUs > nowUs + CLOCK_SKEW_US;
+  if (anchored === 'now' && f.fromUs === undefined && bounds.alerts > 0 && outside) {
     const len = w.toUs - w.fromUs;
     const toUs = Math.ceil((bounds.newestUs + 1) / stepUs) * stepUs;
     w = { fromUs: toUs - len, toUs };

@@ -247,7 +247,14 @@ function readForm() {
 }
 
 async function init() {
-  byIdAs('range', HTMLSelectElement).addEventListener('change', (ev) => {
+  // ?range=SECONDS in the page address preselects the window (the demo links to 6 hours).
+  const wanted = new URLSearchParams(location.search).get('range');
+  const rangeSelect = byIdAs('range', HTMLSelectElement);
+  if (wanted && [...rangeSelect.options].some((o) => o.value === wanted)) {
+    rangeSelect.value = wanted;
+    state.range = Number(wanted);
+  }
+  rangeSelect.addEventListener('change', (ev) => {
     state.range = Number(/** @type {HTMLSelectElement} */ (ev.target).value);
     applyFilters();
   });
