@@ -7,11 +7,17 @@
  *   node dist/bench/detect-attack-helpers.js stratum-server HOST PORT SECONDS      a pool answering stratum JSON-RPC
  *   node dist/bench/detect-attack-helpers.js stratum-client HOST PORT SECONDS      a miner: subscribe, authorize, submit
  *   node dist/bench/detect-attack-helpers.js http-sink HOST PORT SECONDS           accepts uploads, answers 200
+ *   node dist/bench/detect-attack-helpers.js ws-server HOST PORT SECONDS           a WebSocket "C2" answering each frame
+ *   node dist/bench/detect-attack-helpers.js ws-client URL SECONDS INTERVAL_MS     polls it with small frames (±10 % jitter)
+ *   node dist/bench/detect-attack-helpers.js grpc-server HOST PORT SECONDS         h2c gRPC server: every method UNIMPLEMENTED
+ *   node dist/bench/detect-attack-helpers.js grpc-probe URL COUNT                  calls COUNT made-up service methods
  */
 import { createSocket } from 'node:dgram';
 import { createServer, connect } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { createServer as createH2Server, connect as connectH2, constants as h2 } from 'node:http2';
+import { WebSocketServer, WebSocket } from 'ws';
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -133,8 +139,59 @@ async function main(): Promise<void> {
     server.listen(Number(port), host);
     setTimeout(() => server.close(), Number(seconds) * 1000).unref();
     await new Promise((r) => server.on('close', r));
+  } else if (cmd === 'ws-server') {
+    const [host = '', port = '8081', seconds = '60'] = a;
+    const wss = new WebSocketServer({ host, port: Number(port) });
+    wss.on('connection', (ws) => ws.on('message', () => ws.send(JSON.stringify({ task: 'sleep', n: randomBytes(2).readUInt16BE() }))));
+    await sleep(Number(seconds) * 1000);
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+  } else if (cmd === 'ws-client') {
+    const [url = '', seconds = '130', interval = '3000'] = a;
+    const ws = new WebSocket(url);
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
+    ws.on('message', () => {});
+    const end = Date.now() + Number(seconds) * 1000;
+    let n = 0;
+    while (Date.now() < end) {
+      ws.send(JSON.stringify({ id: 'agent-7', seq: n++, status: 'ok' }));
+      await sleep(Number(interval) * (0.9 + 0.2 * (randomBytes(1)[0]! / 255)));
+    }
+    ws.close();
+  } else if (cmd === 'grpc-server') {
+    const [host = '', port = '50051', seconds = '60'] = a;
+    const server = createH2Server();
+    server.on('stream', (stream) => {
+      stream.on('data', () => {});
+      stream.on('end', () => {
+        stream.respond({ [h2.HTTP2_HEADER_STATUS]: 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '12', 'grpc-message': 'unknown service' }));
+        stream.end();
+      });
+    });
+    server.listen(Number(port), host);
+    setTimeout(() => server.close(), Number(seconds) * 1000).unref();
+    await new Promise((r) => server.on('close', r));
+  } else if (cmd === 'grpc-probe') {
+    const [url = '', count = '30'] = a;
+    const client = connectH2(url);
+    const services = ['admin.Admin', 'grpc.health.v1.Health', 'config.Config', 'users.Users', 'debug.Debug', 'backup.Backup'];
+    for (let i = 0; i < Number(count); i++) {
+      const path = `/${services[i % services.length]}/${['List', 'Get', 'Exec', 'Dump', 'Reset'][i % 5]}${i}`;
+      const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+      req.on('data', () => {});
+      await new Promise<void>((r) => {
+        req.on('close', () => r());
+        req.end(Buffer.from([0, 0, 0, 0, 0]));
+      });
+      await sleep(50);
+    }
+    client.close();
   } else {
-    process.stderr.write('usage: detect-attack-helpers.js dns-tunnel|dga|stratum-server|stratum-client|http-sink ...\n');
+    process.stderr.write('usage: detect-attack-helpers.js dns-tunnel|dga|stratum-server|stratum-client|http-sink|ws-server|ws-client|grpc-server|grpc-probe ...\n');
     process.exitCode = 2;
   }
 }

@@ -14,7 +14,8 @@
 #     :3333, an upload sink :8080), answering for every 198.51.100.128/25 address (AnyIP), so zones differ.
 # Attacks: nmap vertical + horizontal, hping3 spoofed SYN flood (20 k packets), hydra against sshd (40
 # passwords, 8 tasks), a TXT tunnel (base32 labels), DGA-like random names, curl beacons every 2 s ± jitter,
-# a 30 MB upload, stratum mining, SMB/SSH fan-out. Bounded: every loop has a count and a timeout;
+# a 30 MB upload, stratum mining, SMB/SSH fan-out, a WebSocket C2 polling every 3 s, gRPC method
+# enumeration from outside. Bounded: every loop has a count and a timeout;
 # the run takes about 2.5 minutes and the capture is ~40 MB.
 # Tools: iproute2, tcpdump, nginx, openssh-server, dnsmasq, nmap, hping3, hydra, curl, openssl, node.
 set -euo pipefail
@@ -122,6 +123,8 @@ ip netns exec pk-det-srv /usr/sbin/sshd -o PidFile="$work/sshd.pid" -h "$work/ho
   -o StrictModes=no -o MaxStartups=200 -o MaxAuthTries=1 -o LoginGraceTime=15
 ip netns exec pk-det-inet node "$helpers" stratum-server 198.51.100.10 3333 200 & pids+=($!)
 ip netns exec pk-det-inet node "$helpers" http-sink 198.51.100.10 8080 200 & pids+=($!)
+ip netns exec pk-det-inet node "$helpers" ws-server 198.51.100.10 8081 200 & pids+=($!)
+ip netns exec pk-det-srv node "$helpers" grpc-server 10.15.1.2 50051 200 & pids+=($!)
 head -c 30000000 /dev/urandom > "$work/upload.bin"
 for w in password 123456 letmein qwerty admin welcome monkey dragon master shadow sunshine princess football \
   baseball iloveyou trustno1 superman hunter2 batman starwars whatever freedom charlie donald pokemon \
@@ -163,6 +166,14 @@ sleep 5
   label "$t0" "$(now)" 10.15.1.66 198.51.100.10 beacon T1071.001
 ) & beacon=$!
 
+# WebSocket C2 in the background: a small frame every 3 s ± 10 % for 130 s.
+(
+  sleep 1
+  t0=$(now)
+  ip netns exec pk-det-atk node "$helpers" ws-client ws://198.51.100.10:8081/agent 130 3000 || true
+  label "$t0" "$(now)" 10.15.1.66 198.51.100.10 websocket_c2 T1071.001
+) & wsc=$!
+
 t0=$(now); ip netns exec pk-det-atk nmap -sS -Pn -n -T4 -p 1-1000 10.15.1.2 > /dev/null
 label "$t0" "$(now)" 10.15.1.66 10.15.1.2 port_scan_vertical T1046
 sleep 3
@@ -193,7 +204,12 @@ for i in $(seq 1 12); do
   ip netns exec pk-det-atk timeout 2 bash -c "exec 3<>/dev/tcp/10.15.200.$i/22; head -c 20 <&3 > /dev/null" 2>/dev/null || true
 done
 label "$t0" "$(now)" 10.15.1.66 "" lateral_movement T1021
+sleep 2
+# gRPC method enumeration from outside against an internal h2c server.
+t0=$(now); ip netns exec pk-det-inet node "$helpers" grpc-probe http://10.15.1.2:50051 30 || true
+label "$t0" "$(now)" 198.51.100.10 10.15.1.2 grpc_abuse T1190
 wait "$beacon" || true
+wait "$wsc" || true
 for p in "${bpids[@]}"; do wait "$p" 2>/dev/null || true; done
 sleep 6 # let closing handshakes reach the capture
 kill -INT "$dump"; wait "$dump" 2>/dev/null || true

@@ -1,7 +1,8 @@
 /**
  * The labelled capture built by real tools in network namespaces (bench/detect-make-labelled-
  * capture.sh: nmap, hping3, hydra, curl, a TXT tunnel, random-name DNS, a 30 MB upload, stratum,
- * SMB/SSH fan-out, next to benign web/DNS/SSH traffic) is generated here (~3 min, ~40 MB in a temp
+ * SMB/SSH fan-out, a WebSocket C2 (ws), gRPC enumeration (node http2), next to benign web/DNS/SSH
+ * traffic) is generated here (~3 min, ~40 MB in a temp
  * dir, removed afterwards) and evaluated with `picket eval`: every class must be detected by an
  * alert of its technique, with at most one false alert per benign host-hour.
  *
@@ -36,7 +37,7 @@ if (!root || missing.length > 0 || !built) {
     t.ok(existsSync(pcap) && existsSync(labels));
     const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     t.notMatch(ns, /pk-det-/, 'namespaces removed');
-    t.equal(readFileSync(labels, 'utf8').trim().split('\n').length, 11, '10 labelled windows');
+    t.equal(readFileSync(labels, 'utf8').trim().split('\n').length, 13, '12 labelled windows');
   });
 
   t.test('picket eval: every class detected by its technique, ≤ 1 false alert per benign host-hour', async (t) => {
@@ -48,7 +49,7 @@ if (!root || missing.length > 0 || !built) {
     const r = JSON.parse(out) as EvalResult;
     t.comment(JSON.stringify(r.classes.map((c) => [c.label, c.windows, c.detected, c.detectedByTechnique])));
     t.comment(`false alerts ${r.falseAlerts} over ${r.benignHostHours.toFixed(2)} benign host-hours; flows ${JSON.stringify(r.flows)}`);
-    t.equal(r.classes.length, 10);
+    t.equal(r.classes.length, 12);
     for (const c of r.classes) {
       t.equal(c.detected, c.windows, `${c.label} detected`);
       t.equal(c.detectedByTechnique, c.windows, `${c.label} detected by a ${c.mitre} alert (${c.detectors.join(' ')})`);
@@ -74,7 +75,9 @@ if (!root || missing.length > 0 || !built) {
     one('exfiltration', /10\.15\.1\.66 sent 3\d\.\d MB to 198\.51\.100\.10:8080/);
     one('crypto_mining', /mining\.subscribe/);
     one('lateral_movement', /10\.15\.1\.66 reached \d+ internal hosts/);
-    const benign = alerts.filter((a) => !['10.15.1.66'].includes(a.source.ip) && a.detector !== 'ddos');
+    one('websocket_c2', /10\.15\.1\.66 → 198\.51\.100\.10:8081 .*WebSocket open 2 min, \d+ frames; client frames of \d+ B every/);
+    one('grpc_abuse', /198\.51\.100\.10 → 10\.15\.1\.2:50051 gRPC: 30 calls to unknown services\/methods/);
+    const benign = alerts.filter((a) => !['10.15.1.66', '198.51.100.10'].includes(a.source.ip) && a.detector !== 'ddos');
     t.same(benign.map((a) => a.reason), [], 'no alert about the benign workstations');
   });
 }

@@ -88,7 +88,12 @@ class GrpcAbuse implements Detector {
     this.evaluate(p, f.uid);
   }
 
-  private evaluate(p: Pair, uid: string): void {
+  /** End of input: alerts in progress get their latest numbers out. */
+  finish(): void {
+    for (const p of this.pairs.values()) if (p.emittedCalls > 0 && p.calls > p.emittedCalls) this.evaluate(p, '', true);
+  }
+
+  private evaluate(p: Pair, uid: string, force = false): void {
     const c = this.cfg;
     const errRatio = p.errors / p.calls;
     const why: string[] = [];
@@ -97,7 +102,7 @@ class GrpcAbuse implements Detector {
     if (p.methods.size >= c.minMethods && errRatio >= c.minErrorRatio) why.push(`${fmtCount(p.methods.size)} distinct methods, ${Math.round(errRatio * 100)} % failed`);
     if (c.reflectionFromUntrust && p.reflection > 0 && p.clientZone === 'untrust') why.push('server reflection from outside');
     if (why.length === 0) return;
-    if (p.emittedCalls > 0 && p.calls < 2 * p.emittedCalls) return;
+    if (!force && p.emittedCalls > 0 && p.calls < 2 * p.emittedCalls) return;
     const delta = p.calls - p.emittedCalls;
     p.emittedCalls = p.calls;
     this.ctx.emit({
@@ -115,7 +120,7 @@ class GrpcAbuse implements Detector {
       firstUs: p.windowStart,
       lastUs: p.lastUs,
       count: Math.max(1, delta),
-      flowUid: uid,
+      ...(uid ? { flowUid: uid } : {}),
     });
   }
 

@@ -62,7 +62,11 @@ class WebSocketC2 implements Detector {
     if (!regular && !opaque) return;
     const host = stringField(objectField(ws, 'handshake'), 'host');
     const parts: string[] = [];
-    if (regular) parts.push(`client frames of ${fmtBytes(meanFrame)} every ${fmtDuration(r.c2s.iat?.mean ?? 0)} (σ/mean ${Number.isFinite(cv) ? cv.toFixed(2) : '?'})`);
+    if (regular) {
+      const every = clientFrames > 0 ? dur / clientFrames : 0;
+      const how = spread <= this.cfg.maxGapSpread ? `longest gap ${spread.toFixed(1)}× the mean` : `packet σ/mean ${cv.toFixed(2)}`;
+      parts.push(`client frames of ${fmtBytes(meanFrame)} every ${fmtDuration(every)} (${how})`);
+    }
     if (opaque) parts.push(`binary payload at ${entropy.toFixed(1)} bits/byte`);
     const score = unit(0.6 + (regular ? 0.15 : 0) + (opaque ? 0.15 : 0) + 0.1 * Math.min(1, dur / 3600e6));
     this.ctx.emit({
