@@ -2,7 +2,7 @@
  * Each detector on real captures (../shared/corpora): attacks it must name, with the numbers in
  * its reason, and benign captures of the same protocols on which it must stay quiet. The
  * namespace-generated capture (test/eval-labelled-capture.test.ts) covers brute force, DGA,
- * exfiltration, lateral movement and horizontal scans made by real tools.
+ * exfiltration, lateral movement, horizontal scans, WebSocket C2 and gRPC abuse made by real tools.
  */
 import t from 'tap';
 import { detectCapture } from './helpers/detect-run.js';
