@@ -81,6 +81,11 @@ await collector.stop();
 await broker.close();
 
 // API latency on the ingest database.
+if (process.env['BENCH_ANALYZE']) {
+  const db = new Database(join(dir, 'ingest.db'));
+  db.exec('ANALYZE');
+  db.close();
+}
 const { collector: api } = await startCollector('mqtt://127.0.0.1:1', dir, { dbPath: join(dir, 'ingest.db') });
 async function latency(path: string): Promise<string> {
   const times: number[] = [];

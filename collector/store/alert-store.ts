@@ -52,7 +52,10 @@ ON CONFLICT(id) DO UPDATE SET
   count = excluded.count, model_version = excluded.model_version, evidence = excluded.evidence, search = excluded.search,
   updated_us = excluded.updated_us, updates = alerts.updates + 1, bytes = excluded.bytes
 WHERE excluded.last_us > alerts.last_us OR (excluded.last_us = alerts.last_us AND excluded.count > alerts.count)
-RETURNING updates`;
+RETURNING updates, received_us`;
+
+/** Parameters of the upsert; also the stored row (minus received_us and updates). */
+type UpsertRow = Omit<AlertRow, 'received_us' | 'updates'> & { model_version: string; evidence: string; search: string; now_us: number; bytes: number };
 
 /** Fixed per-row overhead added to the payload size when estimating a row's bytes. */
 const ROW_OVERHEAD = 200;
@@ -75,6 +78,7 @@ export class AlertStore {
   private readonly getSt;
   private readonly summarySt;
   private closed = false;
+  private readonly sensorAlertWritten = new Map<string, number>();
 
   /** Opens (creating when missing) the database file; throws a one-line Error when it cannot. */
   constructor(readonly path: string, options: StoreOptions) {
@@ -104,7 +108,7 @@ export class AlertStore {
   /** Stores a sanitized alert (site and sensor set from its topic). `bytes`: size of its payload. */
   upsert(a: Alert, bytes: number): UpsertResult {
     const nowUs = this.now() * 1000;
-    const row = {
+    const row: UpsertRow = {
       id: a.id,
       site: a.site ?? '',
       sensor_id: a.sensorId ?? '',
@@ -136,15 +140,28 @@ export class AlertStore {
     return this.upsertTx(row, a.id);
   }
 
-  /** One transaction (one commit) per alert: the row, the sensor's last-alert time, the stored row back. */
-  private readonly upsertTx = (row: Record<string, unknown>, id: string): UpsertResult =>
+  /**
+   * One transaction (one commit) per alert: the row and the sensor's last-alert time. The stored
+   * row is rebuilt from what was written (RETURNING gives the fields the upsert keeps), not read back.
+   */
+  private readonly upsertTx = (row: UpsertRow, id: string): UpsertResult =>
     this.db.transaction((): UpsertResult => {
-      const ret = this.upsertSt.get(row) as { updates: number } | undefined;
-      const outcome: UpsertOutcome = ret === undefined ? 'duplicate' : ret.updates === 0 ? 'inserted' : 'updated';
-      this.sensors.noteAlert(row['site'] as string, row['sensor_id'] as string, row['now_us'] as number);
-      const stored = this.summarySt.get(id) as AlertRow;
-      return { outcome, alert: toSummary(stored) };
+      const ret = this.upsertSt.get(row) as { updates: number; received_us: number } | undefined;
+      if (ret === undefined) return { outcome: 'duplicate', alert: toSummary(this.summarySt.get(id) as AlertRow) };
+      this.noteSensorAlert(row.site, row.sensor_id, row.now_us);
+      const outcome: UpsertOutcome = ret.updates === 0 ? 'inserted' : 'updated';
+      return { outcome, alert: toSummary({ ...row, received_us: ret.received_us, updates: ret.updates }) };
     })();
+
+  /** The sensor's last-alert time, written at most once per second per sensor (it only feeds the sensor list). */
+  private noteSensorAlert(site: string, sensorId: string, nowUs: number): void {
+    const key = `${site}\u0000${sensorId}`;
+    const last = this.sensorAlertWritten.get(key) ?? 0;
+    if (nowUs - last < 1e6) return;
+    if (this.sensorAlertWritten.size > 10_000) this.sensorAlertWritten.clear();
+    this.sensorAlertWritten.set(key, nowUs);
+    this.sensors.noteAlert(site, sensorId, nowUs);
+  }
 
   /** Records a status message (or Will) for the sensor of its topic. */
   noteStatus(site: string, sensorId: string, s: SensorStatusInfo, retained: boolean): void {
