@@ -80,6 +80,8 @@ export function flowMatches(f: FlowBrief, l: Label): boolean {
 
 function techniqueMatches(a: Alert, l: Label): boolean {
   if (!l.mitre) return true;
+  // Anomaly and baseline alerts carry no technique: they detect, but never "by technique".
+  if (!a.technique) return false;
   return a.technique.startsWith(l.mitre) || l.mitre.startsWith(a.technique);
 }
 
