@@ -7,23 +7,50 @@ import { DISSECTORS } from './registry.js';
 const TCP = 6;
 const UDP = 17;
 
-interface Active {
-  readonly d: AnyDissector;
-  readonly state: unknown;
+/** One dissector that claimed a flow, with its per-flow state. */
+class Claim {
   /** Done or rejected: no more payload for this dissector. */
-  finished: boolean;
-  rejected: boolean;
+  finished = false;
+  rejected = false;
+  constructor(
+    readonly d: AnyDissector,
+    /** Position in the stage's list of all dissectors (registry order, for finish()). */
+    readonly index: number,
+    readonly state: unknown,
+  ) {}
 }
 
-/** Per-flow dissection state, kept in `flow.app`. */
+/** Shared by flows that no dissector claimed yet (replaced, never mutated). */
+const NO_CLAIMS: readonly Claim[] = Object.freeze([]);
+const PROBED_0 = 1;
+const PROBED_1 = 2;
+
+/**
+ * Per-flow dissection state, kept in `flow.app`. It exists for every flow with payload, so it is
+ * small: the claim list is an exact-size array (a `[]` that is pushed to reserves 17 slots), and
+ * the probed directions are two bits.
+ */
 class FlowDissection implements DissectContext {
-  readonly active: Active[] = [];
-  readonly probed: [boolean, boolean] = [false, false];
+  claims: readonly Claim[] = NO_CLAIMS;
+  /** PROBED_0 | PROBED_1. */
+  probed = 0;
+  /** Name of the dissector being called (labels its counters). */
+  current = '';
 
   constructor(
     readonly flow: Flow,
     private readonly stage: DissectStage,
   ) {}
+
+  /** On the prototype, not per flow: dissectors skip building event data nobody reads. */
+  get wantsEvents(): boolean {
+    return this.stage.onEvent !== undefined;
+  }
+
+  finished(name: string): boolean {
+    for (const c of this.claims) if (c.d.name === name) return c.finished;
+    return false;
+  }
 
   count(kind: string): void {
     this.stage.bump(this.current, kind);
@@ -32,9 +59,6 @@ class FlowDissection implements DissectContext {
   emit(type: string, tsUs: number, data: Record<string, unknown>): void {
     this.stage.onEvent?.({ type, flowUid: this.flow.uid, tsUs, data });
   }
-
-  /** Name of the dissector being called (labels its counters). */
-  current = '';
 }
 
 export interface DissectStageOptions {
@@ -56,19 +80,30 @@ export class DissectStage implements FlowObserver {
   readonly timeMs = new Map<string, number>();
   timing = false;
   readonly onEvent: ((e: DissectEvent) => void) | undefined;
-  private readonly tcp: readonly AnyDissector[];
-  private readonly udp: readonly AnyDissector[];
+  /** Indexes into `all` of the TCP and UDP dissectors. */
+  private readonly tcp: readonly number[];
+  private readonly udp: readonly number[];
   private readonly all: readonly AnyDissector[];
+  /** Counter keys by dissector and kind, so counting builds no string per call. */
+  private readonly keys = new Map<string, Map<string, string>>();
 
   constructor(opts: DissectStageOptions = {}) {
     this.all = opts.dissectors ?? DISSECTORS;
-    this.tcp = this.all.filter((d) => d.transports.includes('tcp'));
-    this.udp = this.all.filter((d) => d.transports.includes('udp'));
+    const idx = this.all.map((_, i) => i);
+    this.tcp = idx.filter((i) => this.all[i]!.transports.includes('tcp'));
+    this.udp = idx.filter((i) => this.all[i]!.transports.includes('udp'));
     this.onEvent = opts.onEvent;
   }
 
   bump(dissector: string, kind: string): void {
-    const key = `${dissector}.${kind}`;
+    let byKind = this.keys.get(dissector);
+    if (!byKind) this.keys.set(dissector, (byKind = new Map()));
+    let key = byKind.get(kind);
+    if (key === undefined) {
+      key = `${dissector}.${kind}`;
+      // Kinds are a small fixed vocabulary; the cap only guards against a dissector that makes them up.
+      if (byKind.size < 1024) byKind.set(kind, key);
+    }
     this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
   }
 
@@ -93,21 +128,24 @@ export class DissectStage implements FlowObserver {
       fd = new FlowDissection(flow, this);
       flow.app = fd;
     }
-    if (!fd.probed[dir]) {
-      fd.probed[dir] = true;
+    const bit = dir === 0 ? PROBED_0 : PROBED_1;
+    if ((fd.probed & bit) === 0) {
+      fd.probed |= bit;
       this.probe(fd, dir, buf, off, len);
     }
     let wanting = 0;
-    for (const a of fd.active) {
+    const claims = fd.claims;
+    for (let i = 0; i < claims.length; i++) {
+      const a = claims[i]!;
       if (a.finished) continue;
       fd.current = a.d.name;
       const t0 = this.timing ? performance.now() : 0;
       let v: Verdict;
       try {
         v = a.d.payload(a.state, dir, buf, off, len, tsUs, fd);
-      } catch (err) {
+      } catch {
         // A dissector bug must not take the sensor down: count it and drop the dissector.
-        this.bump(a.d.name, `internal_error`);
+        this.bump(a.d.name, 'internal_error');
         v = Verdict.Reject;
       }
       if (this.timing) this.timeMs.set(a.d.name, (this.timeMs.get(a.d.name) ?? 0) + performance.now() - t0);
@@ -121,17 +159,19 @@ export class DissectStage implements FlowObserver {
       // Nobody wants more of this flow: stop both directions once a dissector finished, or once
       // both directions were probed. When nothing claimed the flow yet, stop only this direction
       // (the other one may still be claimed by its first payload, e.g. a server banner).
-      if (fd.active.length > 0 || (fd.probed[0] && fd.probed[1])) flow.stopPayload();
+      if (claims.length > 0 || fd.probed === (PROBED_0 | PROBED_1)) flow.stopPayload();
       else flow.stopPayload(dir);
       // Nothing claimed the flow and nothing more will arrive: free its state now, not at flow end.
-      if (fd.active.length === 0 && !flow.wantsPayload(0) && !flow.wantsPayload(1)) flow.app = undefined;
+      if (claims.length === 0 && !flow.wantsPayload(0) && !flow.wantsPayload(1)) flow.app = undefined;
     }
   }
 
   private probe(fd: FlowDissection, dir: Direction, buf: Uint8Array, off: number, len: number): void {
     const list = fd.flow.protocol === TCP ? this.tcp : this.udp;
-    for (const d of list) {
-      if (fd.active.some((a) => a.d === d)) continue;
+    let added: Claim[] | undefined;
+    for (const i of list) {
+      if (claimOf(fd.claims, i)) continue;
+      const d = this.all[i]!;
       fd.current = d.name;
       let yes = false;
       try {
@@ -139,14 +179,16 @@ export class DissectStage implements FlowObserver {
       } catch {
         this.bump(d.name, 'internal_error');
       }
-      if (yes) fd.active.push({ d, state: d.create(fd), finished: false, rejected: false });
+      if (yes) (added ??= []).push(new Claim(d, i, d.create(fd)));
     }
+    // concat() makes an exact-size array (probing happens at most twice per flow).
+    if (added) fd.claims = fd.claims.concat(added);
   }
 
   gap(flow: Flow, dir: Direction): void {
     const fd = flow.app as FlowDissection | undefined;
     if (!fd) return;
-    for (const a of fd.active) {
+    for (const a of fd.claims) {
       if (a.finished || !a.d.gap) continue;
       fd.current = a.d.name;
       const v = a.d.gap(a.state, dir, fd);
@@ -161,9 +203,10 @@ export class DissectStage implements FlowObserver {
     const fd = flow.app as FlowDissection | undefined;
     if (!fd) return;
     // Registry order, so later dissectors see earlier metadata.
-    for (const d of this.all) {
-      const a = fd.active.find((x) => x.d === d);
+    for (let i = 0; i < this.all.length; i++) {
+      const a = claimOf(fd.claims, i);
       if (!a || a.rejected) continue;
+      const d = a.d;
       fd.current = d.name;
       let meta: unknown;
       try {
@@ -178,6 +221,12 @@ export class DissectStage implements FlowObserver {
       if (proto) record.appProtocol = proto;
     }
   }
+}
+
+/** The claim of the dissector at `index`, if it claimed the flow (lists hold a few entries). */
+function claimOf(claims: readonly Claim[], index: number): Claim | undefined {
+  for (let i = 0; i < claims.length; i++) if (claims[i]!.index === index) return claims[i];
+  return undefined;
 }
 
 /** Merges `src` into `dst` recursively (objects only; arrays and values from src win). */

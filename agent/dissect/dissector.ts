@@ -29,6 +29,17 @@ export interface DissectContext {
    */
   count(kind: string): void;
   emit(type: string, tsUs: number, data: Record<string, unknown>): void;
+  /**
+   * False when nobody listens to events (e.g. `picket inspect` without detectors): emit() then
+   * drops them, so a dissector may skip building event data. Absent means true.
+   */
+  readonly wantsEvents?: boolean;
+  /**
+   * True when the dissector named `name` claimed this flow and wants no more of its payload
+   * (done or rejected), e.g. RMM stops scanning a TLS stream once the TLS dissector has seen it
+   * turn encrypted. Absent when the caller cannot tell.
+   */
+  finished?(name: string): boolean;
 }
 
 /**

@@ -46,17 +46,22 @@ export function lastIndexOfByte(buf: Uint8Array, b: number, start: number, end: 
   return -1;
 }
 
-/** True when `needle` occurs in `buf[start, end)` (exact bytes). */
-export function containsBytes(buf: Uint8Array, start: number, end: number, needle: Uint8Array): boolean {
+/** Index of the first occurrence of `needle` in `buf[start, end)` (exact bytes), or -1. */
+export function indexOfBytes(buf: Uint8Array, start: number, end: number, needle: Uint8Array): number {
   const first = needle[0];
   const last = end - needle.length;
   for (let i = start; i <= last; i++) {
     if (buf[i] !== first) continue;
     let j = 1;
     while (j < needle.length && buf[i + j] === needle[j]) j++;
-    if (j === needle.length) return true;
+    if (j === needle.length) return i;
   }
-  return false;
+  return -1;
+}
+
+/** True when `needle` occurs in `buf[start, end)` (exact bytes). */
+export function containsBytes(buf: Uint8Array, start: number, end: number, needle: Uint8Array): boolean {
+  return indexOfBytes(buf, start, end, needle) >= 0;
 }
 
 function isOws(c: number): boolean {

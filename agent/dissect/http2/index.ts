@@ -1,5 +1,5 @@
 import { Verdict, type Dissector } from '../dissector.js';
-import { containsBytes, containsCi, lit } from '../http/ascii.js';
+import { containsCi, indexOfBytes, lit } from '../http/ascii.js';
 import { isHttp1Start } from '../http/index.js';
 import { http2Ecs, type GrpcCall, type Http2Meta, type Http2Request } from './ecs.js';
 import { FRAME_NAMES } from './frame-reader.js';
@@ -25,8 +25,10 @@ export function probeHttp2(buf: Uint8Array, off: number, len: number): boolean {
     if (ok) return true;
   }
   if (isHttp1Start(buf, off, len)) {
-    if (!containsBytes(buf, off, end, HEAD_END)) return true;
-    return containsCi(buf, off, end, H2C);
+    // Only the head can ask for h2c: a response segment often carries ~1.4 KB of body after it.
+    const headEnd = indexOfBytes(buf, off, end, HEAD_END);
+    if (headEnd < 0) return true;
+    return containsCi(buf, off, headEnd, H2C);
   }
   if (len < 9) return false;
   const length = (buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!;

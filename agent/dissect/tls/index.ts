@@ -7,13 +7,11 @@ import type { Direction } from '../../flow/flow-observer.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
 import { Verdict, type DissectContext, type Dissector } from '../dissector.js';
 import { alertLevel, alertName } from './alerts.js';
-import { parseCertificateChain } from './certificate-message.js';
+import { cachedCertificateChain } from './chain-cache.js';
 import { cipherName } from './cipher-names.js';
 import { CLIENT_HELLO_LIMITS, parseClientHello, type ClientHello } from './client-hello.js';
+import { cachedJa3s, helloPrints } from './fingerprint-cache.js';
 import { X509_LIMITS } from './x509.js';
-import { isGrease } from './grease.js';
-import { ja3, ja3s } from './ja3.js';
-import { ja4, ja4ClientVersion } from './ja4.js';
 import { emptyMeta, tlsEcs, type TlsMeta } from './meta.js';
 import { CONTENT, MAX_RECORD_LENGTH, RecordStream, type RecordLimits, type RecordSink } from './record-stream.js';
 import { negotiatedVersion, parseServerHello } from './server-hello.js';
@@ -77,53 +75,82 @@ export interface TlsState {
   scanners: [HelloScanner | undefined, HelloScanner | undefined];
 }
 
-function sinkFor(s: TlsState, dir: Direction): RecordSink {
-  const from = dir === 0 ? 'client' : 'server';
-  return {
-    wantHandshake(type) {
-      // TLS ≤ 1.2 client certificates (mutual TLS) travel in clear too.
-      if (dir === 0) return (type === HS_CLIENT_HELLO && !s.clientHello) || (type === HS_CERTIFICATE && !s.clientCertificates);
-      if (type === HS_SERVER_HELLO) return true;
-      // TLS 1.3 certificates are encrypted; a 1.3 stream is marked encrypted before they come.
-      return type === HS_CERTIFICATE && !s.certificates;
-    },
-    handshake(type, body, tsUs) {
-      if (type === HS_CLIENT_HELLO) onClientHello(s, body, tsUs);
-      else if (type === HS_SERVER_HELLO) onServerHello(s, body, tsUs);
-      else if (type === HS_CERTIFICATE && dir === 1) onCertificate(s, body, tsUs);
-      else if (type === HS_CERTIFICATE) onClientCertificate(s, body);
-    },
-    alert(level, code, tsUs) {
-      if (s.meta.alerts.length >= TLS_LIMITS.maxAlerts) return s.ctx.count('limit.alerts');
-      const a = { from, level: alertLevel(level), description: alertName(code), code, encrypted: false } as const;
-      s.meta.alerts.push(a);
-      s.ctx.emit('tls.alert', tsUs, { from, level: a.level, description: a.description });
-    },
-    encryptedAlert(tsUs) {
-      if (s.meta.alerts.length >= TLS_LIMITS.maxAlerts) return s.ctx.count('limit.alerts');
-      s.meta.alerts.push({ from, encrypted: true });
-      s.ctx.emit('tls.alert', tsUs, { from, encrypted: true });
-    },
-    changeCipherSpec() {
-      s.ccs[dir] = true;
-      // TLS ≤ 1.2: what follows CCS is encrypted. TLS 1.3 CCS is a middlebox-compatibility dummy
-      // (RFC 8446 §D.4), e.g. right after a HelloRetryRequest, before the real ServerHello.
-      if (s.version !== 0 && !isTls13(s.version) && !s.meta.helloRetryRequest) s.streams[dir].encrypted = true;
-    },
-    applicationData() {
-      s.appData[dir] = true;
-    },
-    checkpoint() {
-      // Stop at the record where the flow is done, not at the end of the segment that holds it.
-      if (verdict(s) === Verdict.Done) {
-        s.streams[0].halt();
-        s.streams[1].halt();
-      }
-    },
-    problem(kind) {
-      s.ctx.count(kind);
-    },
-  };
+/**
+ * Receives one direction's records. A class rather than an object of closures: every TLS flow
+ * has two, and methods on the prototype cost nothing per flow.
+ */
+class SideSink implements RecordSink {
+  private readonly from: 'client' | 'server';
+
+  constructor(
+    private readonly s: TlsState,
+    private readonly dir: Direction,
+  ) {
+    this.from = dir === 0 ? 'client' : 'server';
+  }
+
+  wantHandshake(type: number): boolean {
+    const s = this.s;
+    // TLS ≤ 1.2 client certificates (mutual TLS) travel in clear too.
+    if (this.dir === 0) return (type === HS_CLIENT_HELLO && !s.clientHello) || (type === HS_CERTIFICATE && !s.clientCertificates);
+    if (type === HS_SERVER_HELLO) return true;
+    // TLS 1.3 certificates are encrypted; a 1.3 stream is marked encrypted before they come.
+    return type === HS_CERTIFICATE && !s.certificates;
+  }
+
+  handshake(type: number, body: Uint8Array, tsUs: number): void {
+    const s = this.s;
+    if (type === HS_CLIENT_HELLO) onClientHello(s, body, tsUs);
+    else if (type === HS_SERVER_HELLO) onServerHello(s, body, tsUs);
+    else if (type === HS_CERTIFICATE && this.dir === 1) onCertificate(s, body, tsUs);
+    else if (type === HS_CERTIFICATE) onClientCertificate(s, body);
+  }
+
+  alert(level: number, code: number, tsUs: number): void {
+    const s = this.s;
+    if (s.meta.alerts.length >= TLS_LIMITS.maxAlerts) return s.ctx.count('limit.alerts');
+    const from = this.from;
+    const a = { from, level: alertLevel(level), description: alertName(code), code, encrypted: false } as const;
+    s.meta.alerts.push(a);
+    if (s.ctx.wantsEvents !== false) s.ctx.emit('tls.alert', tsUs, { from, level: a.level, description: a.description });
+  }
+
+  encryptedAlert(tsUs: number): void {
+    const s = this.s;
+    if (s.meta.alerts.length >= TLS_LIMITS.maxAlerts) return s.ctx.count('limit.alerts');
+    s.meta.alerts.push({ from: this.from, encrypted: true });
+    if (s.ctx.wantsEvents !== false) s.ctx.emit('tls.alert', tsUs, { from: this.from, encrypted: true });
+  }
+
+  changeCipherSpec(): void {
+    const s = this.s;
+    s.ccs[this.dir] = true;
+    // TLS ≤ 1.2: what follows CCS is encrypted. TLS 1.3 CCS is a middlebox-compatibility dummy
+    // (RFC 8446 §D.4), e.g. right after a HelloRetryRequest, before the real ServerHello.
+    if (s.version !== 0 && !isTls13(s.version) && !s.meta.helloRetryRequest) s.streams[this.dir].encrypted = true;
+  }
+
+  applicationData(): void {
+    this.s.appData[this.dir] = true;
+  }
+
+  checkpoint(): void {
+    const s = this.s;
+    // Stop at the record where the flow is done, not at the end of the segment that holds it.
+    if (verdict(s) === Verdict.Done) {
+      s.streams[0].halt();
+      s.streams[1].halt();
+    }
+  }
+
+  problem(kind: string): void {
+    this.s.ctx.count(kind);
+  }
+}
+
+/** Hex of bytes without copying them (a Buffer view over the same memory). */
+function hexOf(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 }
 
 function onClientHello(s: TlsState, body: Uint8Array, tsUs: number): void {
@@ -140,21 +167,20 @@ function onClientHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   if (ch.extensionsOverrun) s.ctx.count('malformed.client_hello.extension_overrun');
   if (ch.sni !== undefined) m.sni = ch.sni;
   m.alpn = ch.alpn;
-  const j3 = ja3(ch);
-  m.ja3 = j3.md5;
-  m.ja3String = j3.string;
-  const j4 = ja4(ch, 't');
-  m.ja4 = j4.ja4;
-  m.ja4_r = j4.ja4_r;
-  m.clientVersionCode = ja4ClientVersion(ch);
-  m.supportedCiphers = ch.cipherSuites.filter((c) => !isGrease(c)).map(cipherName);
+  const prints = helloPrints(ch, 't');
+  m.ja3 = prints.ja3.md5;
+  m.ja3String = prints.ja3.string;
+  m.ja4 = prints.ja4.ja4;
+  m.ja4_r = prints.ja4.ja4_r;
+  m.clientVersionCode = prints.clientVersion;
+  m.supportedCiphers = prints.ciphers.slice();
   m.extensions = ch.extensions.map((e) => e.type);
   m.groups = ch.supportedGroups;
   m.signatureAlgorithms = ch.signatureAlgorithms;
   m.supportedVersions = ch.supportedVersions;
   m.ecPointFormats = ch.ecPointFormats;
-  s.clientSessionId = Buffer.from(ch.sessionId).toString('hex');
-  s.ctx.emit('tls.client_hello', tsUs, { sni: m.sni, alpn: m.alpn, ja3: m.ja3, ja4: m.ja4 });
+  s.clientSessionId = hexOf(ch.sessionId);
+  if (s.ctx.wantsEvents !== false) s.ctx.emit('tls.client_hello', tsUs, { sni: m.sni, alpn: m.alpn, ja3: m.ja3, ja4: m.ja4 });
 }
 
 function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
@@ -168,7 +194,7 @@ function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   if (m.ja3s === undefined) {
     // JA3S of the first ServerHello, a HelloRetryRequest included (as nDPI and tshark's first
     // value; JA3 likewise takes the first ClientHello).
-    const j = ja3s(sh);
+    const j = cachedJa3s(sh);
     m.ja3s = j.md5;
     m.ja3sString = j.string;
   }
@@ -192,16 +218,16 @@ function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   if (sh.alpn !== undefined) m.nextProtocol = sh.alpn;
   m.serverExtensions = sh.extensions.map((e) => e.type);
   if (!isTls13(v) && sh.sessionId.length > 0) {
-    m.resumed = Buffer.from(sh.sessionId).toString('hex') === s.clientSessionId;
+    m.resumed = hexOf(sh.sessionId) === s.clientSessionId;
   }
   // TLS 1.3: everything the server sends after ServerHello is encrypted (RFC 8446 §2).
   if (isTls13(v)) s.streams[1].encrypted = true;
-  s.ctx.emit('tls.server_hello', tsUs, { version: m.version, cipher: m.cipher, alpn: m.nextProtocol, ja3s: m.ja3s });
+  if (s.ctx.wantsEvents !== false) s.ctx.emit('tls.server_hello', tsUs, { version: m.version, cipher: m.cipher, alpn: m.nextProtocol, ja3s: m.ja3s });
 }
 
 function onCertificate(s: TlsState, body: Uint8Array, tsUs: number): void {
   s.certificates = true;
-  const chain = parseCertificateChain(body, TLS_LIMITS.maxCertificates);
+  const chain = cachedCertificateChain(body, TLS_LIMITS.maxCertificates);
   for (const c of chain.problems) s.ctx.count(c);
   const m = s.meta;
   m.serverCertificates = chain.certificates;
@@ -213,7 +239,7 @@ function onCertificate(s: TlsState, body: Uint8Array, tsUs: number): void {
   if (leaf.notAfterUs !== undefined && leaf.notBeforeUs !== undefined) {
     m.validityDays = Math.round(((leaf.notAfterUs - leaf.notBeforeUs) / 86_400e6) * 1000) / 1000;
   }
-  s.ctx.emit('tls.certificate', tsUs, {
+  if (s.ctx.wantsEvents !== false) s.ctx.emit('tls.certificate', tsUs, {
     subject: leaf.subject,
     issuer: leaf.issuer,
     selfSigned: leaf.selfSigned,
@@ -224,7 +250,7 @@ function onCertificate(s: TlsState, body: Uint8Array, tsUs: number): void {
 
 function onClientCertificate(s: TlsState, body: Uint8Array): void {
   s.clientCertificates = true;
-  const chain = parseCertificateChain(body, TLS_LIMITS.maxCertificates);
+  const chain = cachedCertificateChain(body, TLS_LIMITS.maxCertificates);
   for (const c of chain.problems) s.ctx.count(c);
   s.meta.clientCertificates = chain.certificates;
 }
@@ -295,7 +321,7 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
       mode: 'unknown',
       scanners: [undefined, undefined],
     } as Omit<TlsState, 'streams'> as TlsState;
-    (s as { streams: TlsState['streams'] }).streams = [new RecordStream(RECORD_LIMITS, sinkFor(s, 0)), new RecordStream(RECORD_LIMITS, sinkFor(s, 1))];
+    (s as { streams: TlsState['streams'] }).streams = [new RecordStream(RECORD_LIMITS, new SideSink(s, 0)), new RecordStream(RECORD_LIMITS, new SideSink(s, 1))];
     return s;
   },
   payload(s, dir, buf, off, len, tsUs, ctx) {

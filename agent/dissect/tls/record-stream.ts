@@ -57,11 +57,16 @@ export class RecordStream {
   /** Records whose body was seen to the end. */
   completeRecords = 0;
 
-  private readonly hdr = new Uint8Array(5);
+  // Record and handshake headers are gathered into numbers, not small typed arrays: each of
+  // those costs ~300 bytes in V8, and every TLS flow has two streams.
+  /** Record header bytes gathered so far (0..5) and their values. */
   private hdrFill = 0;
+  private hdrType = 0;
+  private hdrVersion = 0;
+  private hdrLength = 0;
   private recType = 0;
   private recLeft = 0;
-  private readonly hsHdr = new Uint8Array(4);
+  /** Handshake header bytes gathered so far (0..4). */
   private hsHdrFill = 0;
   private hsType = 0;
   private hsLeft = 0;
@@ -117,7 +122,7 @@ export class RecordStream {
     while (p < end && this.stopped === undefined) {
       if (this.recLeft === 0) {
         const take = Math.min(5 - this.hdrFill, end - p);
-        for (let i = 0; i < take; i++) this.hdr[this.hdrFill++] = buf[p++]!;
+        for (let i = 0; i < take; i++) this.headerByte(buf[p++]!);
         if (this.hdrFill < 5) break;
         this.hdrFill = 0;
         this.startRecord(tsUs);
@@ -133,12 +138,19 @@ export class RecordStream {
     if (capped && this.stopped === undefined) this.stop('limit', 'limit.bytes_inspected');
   }
 
+  /** One byte of the 5-byte record header: type, version (2), length (2). */
+  private headerByte(b: number): void {
+    const i = this.hdrFill++;
+    if (i === 0) this.hdrType = b;
+    else if (i <= 2) this.hdrVersion = ((this.hdrVersion << 8) | b) & 0xffff;
+    else this.hdrLength = ((this.hdrLength << 8) | b) & 0xffff;
+  }
+
   private startRecord(tsUs: number): void {
-    const h = this.hdr;
-    const type = h[0]!;
-    const version = (h[1]! << 8) | h[2]!;
-    const length = (h[3]! << 8) | h[4]!;
-    if (type < CONTENT.changeCipherSpec || type > CONTENT.heartbeat || h[1] !== 3 || h[2]! > 4) {
+    const type = this.hdrType;
+    const version = this.hdrVersion;
+    const length = this.hdrLength;
+    if (type < CONTENT.changeCipherSpec || type > CONTENT.heartbeat || version >> 8 !== 3 || (version & 0xff) > 4) {
       this.stop('malformed', 'malformed.record_header');
       return;
     }
@@ -193,10 +205,13 @@ export class RecordStream {
     // Bounded: each iteration consumes ≥ 1 byte, or delivers a message and resets the header.
     while (p < end && !this.encrypted && this.stopped === undefined) {
       if (this.hsHdrFill < 4) {
-        this.hsHdr[this.hsHdrFill++] = buf[p++]!;
+        // msg_type (1) then a uint24 length, gathered into hsType / hsLeft.
+        const b = buf[p++]!;
+        if (this.hsHdrFill++ === 0) {
+          this.hsType = b;
+          this.hsLeft = 0;
+        } else this.hsLeft = (this.hsLeft << 8) | b;
         if (this.hsHdrFill < 4) continue;
-        this.hsType = this.hsHdr[0]!;
-        this.hsLeft = (this.hsHdr[1]! << 16) | (this.hsHdr[2]! << 8) | this.hsHdr[3]!;
         this.hsFill = 0;
         this.hsBuf = undefined;
         if (++this.handshakeMessages > this.limits.maxHandshakeMessages) {
