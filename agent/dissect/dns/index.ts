@@ -52,7 +52,12 @@ export interface DnsState {
   firstResponse: DnsMessage | undefined;
   answers: DnsAnswerMeta[];
   resolvedIps: string[];
-  queries: Map<string, DnsQueryMeta>;
+  /**
+   * Distinct query names (≤ maxQueryNames) and their QTYPE numbers, searched linearly: a short
+   * array beats building a `type|name` string key for every message.
+   */
+  queries: DnsQueryMeta[];
+  queryTypes: number[];
   queryCount: number;
   responseCount: number;
   nxdomain: number;
@@ -128,21 +133,29 @@ function addMalformed(s: DnsState, reason: string): void {
   if (s.malformed.size < DNS_LIMITS.maxMalformedReasons) s.malformed.add(reason);
 }
 
-function noteQuestion(s: DnsState, m: DnsMessage, ctx: DissectContext): void {
+function findQuery(s: DnsState, name: string, type: number): DnsQueryMeta | undefined {
+  for (let i = 0; i < s.queries.length; i++) if (s.queryTypes[i] === type && s.queries[i]!.name === name) return s.queries[i];
+  return undefined;
+}
+
+/** Counts the message's first question under its name; returns that name's entry, if kept. */
+function noteQuestion(s: DnsState, m: DnsMessage, ctx: DissectContext): DnsQueryMeta | undefined {
   const q = m.questions[0];
-  if (!q) return;
-  const key = `${q.type}|${q.name}`;
-  const known = s.queries.get(key);
+  if (!q) return undefined;
+  const known = findQuery(s, q.name, q.type);
   if (known) {
     if (!m.qr) known.count++;
-    return;
+    return known;
   }
-  if (s.queries.size >= DNS_LIMITS.maxQueryNames) {
+  if (s.queries.length >= DNS_LIMITS.maxQueryNames) {
     ctx.count('limit.query_names');
-    return;
+    return undefined;
   }
   const mm = nameMetrics(q.name);
-  s.queries.set(key, { name: q.name, type: typeName(q.type), count: m.qr ? 0 : 1, ...mm });
+  const entry: DnsQueryMeta = { name: q.name, type: typeName(q.type), count: m.qr ? 0 : 1, ...mm };
+  s.queries.push(entry);
+  s.queryTypes.push(q.type);
+  return entry;
 }
 
 function onQuery(s: DnsState, m: DnsMessage, tsUs: number, ctx: DissectContext): void {
@@ -170,12 +183,9 @@ function onResponse(s: DnsState, m: DnsMessage, tsUs: number, ctx: DissectContex
   if ((m.rcode & 0xf) === RCODE_NXDOMAIN) s.nxdomain++;
   if (m.tc) s.truncated++;
   s.txtBytes += m.txtBytes;
-  noteQuestion(s, m, ctx);
+  const known = noteQuestion(s, m, ctx);
   const q = m.questions[0];
-  if (q) {
-    const known = s.queries.get(`${q.type}|${q.name}`);
-    if (known && known.responseCode === undefined) known.responseCode = rcodeName(m.rcode);
-  }
+  if (known && known.responseCode === undefined) known.responseCode = rcodeName(m.rcode);
   for (const a of m.answers) {
     if (s.answers.length >= DNS_LIMITS.maxAnswers) {
       ctx.count('limit.answers');
@@ -189,10 +199,10 @@ function onResponse(s: DnsState, m: DnsMessage, tsUs: number, ctx: DissectContex
     }
   }
   const p = s.pending.get(m.id);
-  if (p && (!q || (q.name.toLowerCase() === p.name.toLowerCase() && q.type === p.qtype))) {
+  if (p && (!q || (q.type === p.qtype && (q.name === p.name || q.name.toLowerCase() === p.name.toLowerCase())))) {
     s.pending.delete(m.id);
     emitQuery(ctx, m.id, p, m, tsUs, true);
-  } else if (q) {
+  } else if (q && ctx.wantsEvents !== false) {
     // The response of a query this flow never showed (capture started late, or one-way capture).
     emitQuery(ctx, m.id, { name: q.name, qtype: q.type, tsUs }, m, tsUs, false);
   }
@@ -200,6 +210,7 @@ function onResponse(s: DnsState, m: DnsMessage, tsUs: number, ctx: DissectContex
 
 /** One `dns.query` event: the query and, when it came, its response. */
 function emitQuery(ctx: DissectContext, id: number, q: Pending, resp: DnsMessage | undefined, respUs = 0, matched = false): void {
+  if (ctx.wantsEvents === false) return; // nobody listens: skip building the event
   const data: Record<string, unknown> = { name: q.name, qtype: typeName(q.qtype), id };
   if (resp) {
     data.responseCode = rcodeName(resp.rcode);
@@ -229,7 +240,7 @@ function buildMeta(s: DnsState): DnsMeta | undefined {
     headerFlags: flagsOf(head),
     answers: s.answers.slice(),
     resolvedIps: s.resolvedIps.slice(),
-    queries: [...s.queries.values()].map((q) => ({ ...q })),
+    queries: s.queries.map((q) => ({ ...q })),
     queryCount: s.queryCount,
     responseCount: s.responseCount,
     nxdomain: s.nxdomain,
@@ -281,7 +292,8 @@ export const dnsDissector: Dissector<DnsState, DnsMeta> = {
       firstResponse: undefined,
       answers: [],
       resolvedIps: [],
-      queries: new Map(),
+      queries: [],
+      queryTypes: [],
       queryCount: 0,
       responseCount: 0,
       nxdomain: 0,

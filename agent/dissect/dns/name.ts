@@ -52,8 +52,11 @@ export class NameReader {
   labels = 0;
   /** Pointer hops followed in the last name. */
   hops = 0;
-  /** Worst case: 255 octets, each escaped to 4 characters. */
-  private readonly chars = new Uint16Array(MAX_NAME_OCTETS * 4 + 8);
+  /**
+   * Worst case: 255 octets, each escaped to 4 characters. Every character is ASCII (others are
+   * escaped), so a byte buffer decoded as latin1 gives the string in one native call.
+   */
+  private readonly chars = Buffer.alloc(MAX_NAME_OCTETS * 4 + 8);
 
   constructor(readonly maxHops = 64) {}
 
@@ -140,14 +143,9 @@ export class NameReader {
     this.flags = flags;
     this.labels = labels;
     this.hops = hops;
-    this.name = labels === 0 && flags === 0 ? '.' : decodeChars(chars, n);
+    this.name = labels === 0 && flags === 0 ? '.' : n === 0 ? '' : chars.toString('latin1', 0, n);
     return flags === 0;
   }
-}
-
-function decodeChars(chars: Uint16Array, n: number): string {
-  if (n === 0) return '';
-  return String.fromCharCode.apply(null, chars.subarray(0, n) as unknown as number[]);
 }
 
 /** Label length limit, exported for tests and docs. */

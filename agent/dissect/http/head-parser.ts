@@ -153,13 +153,16 @@ function newHead(kind: 'request' | 'response'): HttpHead {
   };
 }
 
+/** `x.y` for every digit pair, built once: each message would otherwise make its own copy. */
+const VERSIONS: readonly string[] = Array.from({ length: 100 }, (_, i) => `${(i / 10) | 0}.${i % 10}`);
+
 /** `HTTP/x.y` at `[s, e)` → `x.y`, or '' when it is not a version. */
 function versionAt(buf: Uint8Array, s: number, e: number): string {
   if (e - s !== 8 || !startsWith(buf, s, e, HTTP_SLASH)) return '';
   const major = buf[s + 5]!;
   const minor = buf[s + 7]!;
   if (major < 0x30 || major > 0x39 || buf[s + 6] !== 0x2e || minor < 0x30 || minor > 0x39) return '';
-  return `${major - 0x30}.${minor - 0x30}`;
+  return VERSIONS[(major - 0x30) * 10 + (minor - 0x30)]!;
 }
 
 /**

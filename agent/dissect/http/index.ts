@@ -17,9 +17,13 @@ const METHODS = [
   'VERSION-CONTROL', 'BASELINE-CONTROL', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PURGE', 'LINK', 'UNLINK',
 ].map((m) => lit(`${m} `));
 const HTTP1 = lit('HTTP/1.');
+/** First bytes of the methods and of `HTTP/1.`: most non-HTTP payload fails this one lookup. */
+const FIRST = new Uint8Array(256);
+for (const m of [...METHODS, HTTP1]) FIRST[m[0]!] = 1;
 
 /** True when a payload starts like an HTTP/1.x request or response. */
 export function isHttp1Start(buf: Uint8Array, off: number, len: number): boolean {
+  if (len <= 0 || FIRST[buf[off]!] === 0) return false;
   const end = off + len;
   if (startsWith(buf, off, end, HTTP1)) return true;
   for (const m of METHODS) if (startsWith(buf, off, end, m)) return true;

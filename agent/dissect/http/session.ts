@@ -73,14 +73,18 @@ export class HttpSession implements StreamSink {
   requests = 0;
   responses = 0;
   readonly classes = [0, 0, 0, 0, 0, 0];
-  readonly transactions: HttpTransaction[] = [];
+  /**
+   * Kept transactions. This list and `pending` start as exact-size arrays on their first entry
+   * (`[]` reserves 17 slots at its first push, and most flows hold one request).
+   */
+  transactions: HttpTransaction[] = [];
   /** Transactions beyond the kept list. */
   dropped = 0;
   /** Characters held by kept transactions (bounded by keptChars plus one transaction's worth). */
   private chars = 0;
   /** Requests with ambiguous message length (Content-Length + Transfer-Encoding, or conflicting lengths). */
   ambiguous = 0;
-  private readonly pending: Pending[] = [];
+  private pending: Pending[] = [];
   /** Transaction whose body each direction is reading. */
   private readonly open: [HttpTransaction | undefined, HttpTransaction | undefined] = [undefined, undefined];
   /** `upgrade` after 101, `connect` after a CONNECT 2xx: the rest is not HTTP/1.x. */
@@ -146,10 +150,12 @@ export class HttpSession implements StreamSink {
     this.open[stream.dir] = kept;
     const method = head.method.toUpperCase();
     if (this.pending.length < this.limits.pendingRequests) {
-      this.pending.push({ tx: kept, head: method === 'HEAD', connect: method === 'CONNECT' });
+      const p: Pending = { tx: kept, head: method === 'HEAD', connect: method === 'CONNECT' };
+      if (this.pending.length === 0) this.pending = [p];
+      else this.pending.push(p);
     } else this.ctx?.count('limit.pending_requests');
     this.upgradeAsked = head.upgrade !== undefined;
-    this.ctx?.emit('http.request', tsUs, {
+    if (this.ctx?.wantsEvents !== false) this.ctx?.emit('http.request', tsUs, {
       method: head.method,
       host: head.host,
       uri: head.target,
@@ -191,7 +197,7 @@ export class HttpSession implements StreamSink {
       this.upgradeAsked = false;
     }
     this.open[stream.dir] = interim ? undefined : tx;
-    this.ctx?.emit('http.response', tsUs, {
+    if (this.ctx?.wantsEvents !== false) this.ctx?.emit('http.response', tsUs, {
       status,
       method: p?.tx?.method,
       host: p?.tx?.host,
@@ -256,7 +262,8 @@ export class HttpSession implements StreamSink {
       return undefined;
     }
     this.chars += chars;
-    this.transactions.push(tx);
+    if (this.transactions.length === 0) this.transactions = [tx];
+    else this.transactions.push(tx);
     return tx;
   }
 

@@ -6,6 +6,7 @@ import {
   ANYDESK_CERT_STRINGS, HEAD_BYTES, SCAN_CARRY, nomachineHead, nomachineUdp, radminHead, rdpHead, teamviewerTcpHead, teamviewerUdp, tlsHead, vncHead,
 } from './payload-signatures.js';
 import { RMM_TOOLS, type RmmTool } from './tools.js';
+import { byteView } from '../byte-view.js';
 
 export { RMM_TOOLS } from './tools.js';
 
@@ -98,12 +99,12 @@ function scan(side: Side, buf: Uint8Array, off: number, len: number): boolean {
   side.tail ??= new Uint8Array(SCAN_CARRY);
   // Boundary window: carried tail + the first bytes of this chunk.
   const m = Math.min(n, SCAN_CARRY);
-  scratch.set(side.tail.subarray(0, side.tailLen), 0);
-  scratch.set(buf.subarray(off, off + m), side.tailLen);
+  scratch.set(byteView(side.tail, 0, side.tailLen), 0);
+  scratch.set(byteView(buf, off, off + m), side.tailLen);
   if (found(scratch.subarray(0, side.tailLen + m)) || found(Buffer.from(buf.buffer, buf.byteOffset + off, n))) return true;
   // New tail: the last SCAN_CARRY bytes of (tail + chunk).
   if (n >= SCAN_CARRY) {
-    side.tail.set(buf.subarray(off + n - SCAN_CARRY, off + n), 0);
+    side.tail.set(byteView(buf, off + n - SCAN_CARRY, off + n), 0);
     side.tailLen = SCAN_CARRY;
   } else {
     const keep = Math.min(SCAN_CARRY, side.tailLen + n);
@@ -141,11 +142,11 @@ function tcpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, l
   if (!side.headDone) {
     // Head signatures are prefix tests: evaluate once HEAD_BYTES are there (short streams: in finish()).
     let head: Uint8Array | undefined;
-    if (side.headLen === 0 && len >= HEAD_BYTES) head = buf.subarray(off, off + HEAD_BYTES);
+    if (side.headLen === 0 && len >= HEAD_BYTES) head = byteView(buf, off, off + HEAD_BYTES);
     else {
       side.head ??= new Uint8Array(HEAD_BYTES);
       const n = Math.min(HEAD_BYTES - side.headLen, len);
-      side.head.set(buf.subarray(off, off + n), side.headLen);
+      side.head.set(byteView(buf, off, off + n), side.headLen);
       side.headLen += n;
       if (side.headLen === HEAD_BYTES) head = side.head;
     }
@@ -182,6 +183,20 @@ function udpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, l
 function sideDone(s: RmmState, side: Side): boolean {
   if (s.udp) return side.chunks >= RMM_LIMITS.maxPacketsPerDirection;
   return side.headDone && (!side.tls || side.scanned >= RMM_LIMITS.maxScanBytes);
+}
+
+/** Stands in for the sides of flows the classifier is done with (never written to). */
+const FINISHED_SIDES: [Side, Side] = [new Side(), new Side()];
+for (const side of FINISHED_SIDES) side.headDone = true;
+
+/**
+ * The classifier is done with the flow. Every flow has this state until it ends, so the two
+ * Side objects go as soon as finish() cannot need them: a payload signature matched, or both
+ * heads were evaluated (TCP), or the flow is UDP (finish() reads no UDP side).
+ */
+function done(s: RmmState): Verdict {
+  if (s.payload || s.udp || (s.sides[0].headDone && s.sides[1].headDone)) s.sides = FINISHED_SIDES;
+  return Verdict.Done;
 }
 
 // ---------- combining with earlier dissectors' metadata ----------
@@ -286,12 +301,12 @@ export const rmmDissector: Dissector<RmmState, RmmMeta> = {
       if (s.udp) udpPayload(s, dir, buf, off, len, ctx);
       else tcpPayload(s, dir, buf, off, len, ctx);
     }
-    if (s.payload) return Verdict.Done;
+    if (s.payload) return done(s);
     if (++s.calls >= RMM_LIMITS.maxCallsPerFlow) {
       ctx.count('limit.calls');
-      return Verdict.Done;
+      return done(s);
     }
-    return sideDone(s, s.sides[0]) && sideDone(s, s.sides[1]) ? Verdict.Done : Verdict.More;
+    return sideDone(s, s.sides[0]) && sideDone(s, s.sides[1]) ? done(s) : Verdict.More;
   },
 
   finish(s, record, ctx) {

@@ -8,6 +8,26 @@ export interface Hit {
 
 /** Longest name looked at (names are ≤ 255 octets; escapes can make them longer). */
 const MAX_NAME = 1024;
+/** Results remembered per lookup kind; the memo is cleared when full (it is only a shortcut). */
+const MEMO_ENTRIES = 4096;
+
+/**
+ * Remembers lookups by their input: the same host names and user agents come back on flow after
+ * flow, and one Map get is cheaper than lower-casing and walking the labels again.
+ */
+class Memo {
+  private readonly map = new Map<string, Hit | null>();
+
+  get(key: string): Hit | null | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, hit: Hit | undefined): Hit | undefined {
+    if (this.map.size >= MEMO_ENTRIES) this.map.clear();
+    this.map.set(key, hit ?? null);
+    return hit;
+  }
+}
 
 /**
  * Domain, certificate-name, ALPN, user-agent and port lookups compiled from the tool table.
@@ -20,6 +40,8 @@ export class RmmMatchers {
   private readonly alpns: Hit[] = [];
   private readonly agents: Hit[] = [];
   private readonly ports: Array<{ tool: RmmTool; p: RmmPort }> = [];
+  private readonly domainMemo = new Memo();
+  private readonly agentMemo = new Memo();
 
   constructor(tools: readonly RmmTool[]) {
     for (const tool of tools) {
@@ -36,6 +58,12 @@ export class RmmMatchers {
   }
 
   domain(name: string): Hit | undefined {
+    const known = this.domainMemo.get(name);
+    if (known !== undefined) return known ?? undefined;
+    return this.domainMemo.set(name, this.lookupDomain(name));
+  }
+
+  private lookupDomain(name: string): Hit | undefined {
     if (name.length === 0 || name.length > MAX_NAME) return undefined;
     let n = name.toLowerCase();
     if (n.endsWith('.')) n = n.slice(0, -1);
@@ -61,8 +89,10 @@ export class RmmMatchers {
   }
 
   userAgent(value: string): Hit | undefined {
+    const known = this.agentMemo.get(value);
+    if (known !== undefined) return known ?? undefined;
     const v = value.slice(0, MAX_NAME).toLowerCase();
-    return this.agents.find((h) => v.includes(h.rule));
+    return this.agentMemo.set(value, this.agents.find((h) => v.includes(h.rule)));
   }
 
   port(transport: string, port: number): Hit | undefined {

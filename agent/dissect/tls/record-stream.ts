@@ -6,6 +6,8 @@
  * events however the stream is split.
  */
 
+import { byteView } from '../byte-view.js';
+
 export const CONTENT = { changeCipherSpec: 20, alert: 21, handshake: 22, applicationData: 23, heartbeat: 24 } as const;
 
 /** RFC 8446 §5.2: a record never exceeds 2^14 + 256 bytes; TLS 1.2 allowed 2^14 + 2048. */
@@ -219,14 +221,22 @@ export class RecordStream {
           return;
         }
         if (this.sink.wantHandshake(this.hsType)) {
-          if (this.hsLeft <= this.limits.maxHandshakeMessage) this.hsBuf = new Uint8Array(this.hsLeft);
-          else this.sink.problem('limit.handshake_message_size');
+          if (this.hsLeft > this.limits.maxHandshakeMessage) this.sink.problem('limit.handshake_message_size');
+          else if (this.hsLeft > 0 && this.hsLeft <= end - p) {
+            // The whole message is in this piece (the usual case): hand over a view, no copy.
+            const size = this.hsLeft;
+            this.hsLeft = 0;
+            this.hsHdrFill = 0;
+            this.sink.handshake(this.hsType, byteView(buf, p, p + size), tsUs);
+            p += size;
+            continue;
+          } else this.hsBuf = new Uint8Array(this.hsLeft);
         }
         if (this.hsLeft === 0) this.deliver(tsUs);
         continue;
       }
       const take = Math.min(this.hsLeft, end - p);
-      if (this.hsBuf) this.hsBuf.set(buf.subarray(p, p + take), this.hsFill);
+      if (this.hsBuf) this.hsBuf.set(byteView(buf, p, p + take), this.hsFill);
       this.hsFill += take;
       this.hsLeft -= take;
       p += take;
