@@ -78,6 +78,20 @@ export interface DnsMessage {
 
 const HEADER = 12;
 
+/** Last text made per slot for A-record addresses: answers repeat, and each text is a new string. */
+const A_SLOTS = 1024;
+const aKeys = new Float64Array(A_SLOTS).fill(-1);
+const aTexts: string[] = new Array<string>(A_SLOTS).fill('');
+
+function ipv4Text(a: number): string {
+  const slot = Math.imul(a, 0x9e3779b1) >>> 22;
+  if (aKeys[slot] === a) return aTexts[slot]!;
+  const s = ipv4ToString(a);
+  aKeys[slot] = a;
+  aTexts[slot] = s;
+  return s;
+}
+
 /**
  * Parses one DNS message `buf[off, off+len)`. Fails only when the 12-byte header is missing;
  * otherwise returns what could be decoded, with `problems` naming what was wrong (a malformed
@@ -119,7 +133,9 @@ export function parseDnsMessage(
     limits: [],
   };
   const p = new Cursor(buf, off, end, m, limits, names);
+  names.newMessage();
   p.run();
+  names.endMessage();
   return ok(m);
 }
 
@@ -247,7 +263,7 @@ class Cursor {
     switch (type) {
       case TYPE_A:
         if (len !== 4) return this.bad('rdata.a_length');
-        return ipv4ToString((((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!)) >>> 0);
+        return ipv4Text((((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!)) >>> 0);
       case TYPE_AAAA: {
         if (len !== 16) return this.bad('rdata.aaaa_length');
         const w = (i: number): number => (((b[at + i]! << 24) >>> 0) + ((b[at + i + 1]! << 16) | (b[at + i + 2]! << 8) | b[at + i + 3]!)) >>> 0;

@@ -57,14 +57,53 @@ export class NameReader {
    * escaped), so a byte buffer decoded as latin1 gives the string in one native call.
    */
   private readonly chars = Buffer.alloc(MAX_NAME_OCTETS * 4 + 8);
+  /**
+   * The last clean name read in the current message (see newMessage()). Answer owner names are
+   * usually one pointer to the question name: they reuse its result instead of decoding again.
+   */
+  private memoOn = false;
+  private memoBuf: Uint8Array | null = null;
+  private memoStart = 0;
+  private memoEnd = 0;
+  private memoOff = -1;
+  private memoName = '';
+  private memoLabels = 0;
+  private memoHops = 0;
 
   constructor(readonly maxHops = 64) {}
+
+  /** Starts a message: names read from now on may reuse each other (the bytes do not change). */
+  newMessage(): void {
+    this.memoOn = true;
+    this.memoBuf = null;
+    this.memoOff = -1;
+  }
+
+  /** Ends the message: forget it, the buffer may be reused for other bytes. */
+  endMessage(): void {
+    this.memoOn = false;
+    this.memoBuf = null;
+    this.memoOff = -1;
+  }
 
   /**
    * Reads the name at `off` of the message `buf[msgStart, msgEnd)`. Returns false when the
    * name is malformed (see `flags`); `name` then holds what decoded before the problem.
    */
   read(buf: Uint8Array, msgStart: number, msgEnd: number, off: number): boolean {
+    if (this.memoBuf === buf && this.memoStart === msgStart && this.memoEnd === msgEnd && off + 1 < msgEnd && (buf[off]! & 0xc0) === 0xc0) {
+      const target = msgStart + (((buf[off]! & 0x3f) << 8) | buf[off + 1]!);
+      // A backward pointer to the name read last (decoded cleanly): the same name, one hop more,
+      // as long as that hop is still within the limit. Anything else takes the full path.
+      if (target === this.memoOff && target < off && this.memoHops < this.maxHops) {
+        this.end = off + 2;
+        this.flags = 0;
+        this.labels = this.memoLabels;
+        this.hops = this.memoHops + 1;
+        this.name = this.memoName;
+        return true;
+      }
+    }
     const chars = this.chars;
     let n = 0;
     let pos = off;
@@ -143,9 +182,43 @@ export class NameReader {
     this.flags = flags;
     this.labels = labels;
     this.hops = hops;
-    this.name = labels === 0 && flags === 0 ? '.' : n === 0 ? '' : chars.toString('latin1', 0, n);
+    this.name = labels === 0 && flags === 0 ? '.' : n === 0 ? '' : internName(chars, n);
+    if (flags === 0 && this.memoOn) {
+      this.memoBuf = buf;
+      this.memoStart = msgStart;
+      this.memoEnd = msgEnd;
+      this.memoOff = off;
+      this.memoName = this.name;
+      this.memoLabels = labels;
+      this.memoHops = hops;
+    }
     return flags === 0;
   }
+}
+
+/** Slots of the name intern table (a power of two). */
+const NAME_SLOTS = 2048;
+const names: Array<string | undefined> = new Array<string | undefined>(NAME_SLOTS).fill(undefined);
+
+/**
+ * The string for `chars[0, n)`. DNS traffic repeats names (a query, its response, the answer
+ * owner names that point back to the question): a direct-mapped table hands out the string made
+ * last time for the same characters (confirmed one by one), so most reads allocate nothing and
+ * flows share their name strings.
+ */
+function internName(chars: Buffer, n: number): string {
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ chars[i]!, 0x01000193);
+  const slot = (h >>> 0) & (NAME_SLOTS - 1);
+  const known = names[slot];
+  if (known !== undefined && known.length === n) {
+    let i = 0;
+    while (i < n && known.charCodeAt(i) === chars[i]) i++;
+    if (i === n) return known;
+  }
+  const s = chars.toString('latin1', 0, n);
+  names[slot] = s;
+  return s;
 }
 
 /** Label length limit, exported for tests and docs. */

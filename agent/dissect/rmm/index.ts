@@ -160,9 +160,11 @@ function tcpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, l
   }
   if (!s.payload && side.tls && scan(side, buf, off, len)) s.payload = 'anydesk-certificate';
   // Certificates travel in clear only before the stream turns encrypted: once the TLS dissector
-  // is done with the flow (encrypted application data both ways), the rest is not worth scanning,
-  // and stopping here lets payload delivery for the flow stop too.
-  if (side.tls && side.scanned < RMM_LIMITS.maxScanBytes && ctx.finished?.('tls') === true) side.scanned = RMM_LIMITS.maxScanBytes;
+  // is done with the flow (encrypted application data both ways), the rest of both directions is
+  // not worth scanning, and stopping here lets payload delivery for the flow stop too.
+  if (side.tls && ctx.finished?.('tls') === true) {
+    for (const x of s.sides) if (x.tls) x.scanned = RMM_LIMITS.maxScanBytes;
+  }
 }
 
 function udpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, len: number, ctx: DissectContext): void {
