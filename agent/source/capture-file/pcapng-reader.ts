@@ -83,10 +83,10 @@ export class PcapngReader implements CaptureReader {
       o = f.pos; // ensure() may have moved the unread bytes to the front of the buffer
       if (this.u32(o + len - 4) !== len) return this.stop('pcapng.trailing_length_mismatch');
       let delivered = false;
-      if (type === EPB) delivered = this.readEnhanced(p, o, len);
+      if (type === EPB) delivered = this.readPacketBlock(p, o, len, false);
       else if (type === SPB) delivered = this.readSimple(p, o, len);
       else if (type === IDB) this.readInterface(o, len);
-      else if (type === PB_OBSOLETE) delivered = this.readObsolete(p, o, len);
+      else if (type === PB_OBSOLETE) delivered = this.readPacketBlock(p, o, len, true);
       else bump(this.skipped, `pcapng.block_0x${type.toString(16)}`);
       f.pos = o + len;
       if (delivered) return true;
@@ -158,22 +158,13 @@ export class PcapngReader implements CaptureReader {
     p.ifIndex = ifIndex;
   }
 
-  private readEnhanced(p: RawPacket, o: number, len: number): boolean {
+  /**
+   * Enhanced (EPB) and obsolete (PB) packet blocks share their layout but for the interface id:
+   * 32 bits in an EPB, 16 bits (followed by a drop count) in a PB.
+   */
+  private readPacketBlock(p: RawPacket, o: number, len: number, obsolete: boolean): boolean {
     if (len < 32) return this.skipBad('pcapng.short_packet_block');
-    const ifIndex = this.u32(o + 8);
-    const iface = this.interfaces[ifIndex];
-    if (!iface) return this.skipBad('pcapng.unknown_interface');
-    const capLen = this.u32(o + 20);
-    if (capLen > len - 32) return this.skipBad('pcapng.captured_length_exceeds_block');
-    const ts = this.u32(o + 12) * 4294967296 + this.u32(o + 16);
-    this.fill(p, iface, o + 28, capLen, this.u32(o + 24), ifIndex);
-    p.tsUs = this.lastTsUs = ts * iface.toUs + iface.offsetUs;
-    return true;
-  }
-
-  private readObsolete(p: RawPacket, o: number, len: number): boolean {
-    if (len < 32) return this.skipBad('pcapng.short_packet_block');
-    const ifIndex = this.u16(o + 8);
+    const ifIndex = obsolete ? this.u16(o + 8) : this.u32(o + 8);
     const iface = this.interfaces[ifIndex];
     if (!iface) return this.skipBad('pcapng.unknown_interface');
     const capLen = this.u32(o + 20);
