@@ -19,31 +19,14 @@
  *  C. HTTP/1.1 Upgrade: h2c, port 8081, hand-made frames: GET /upgraded → 101, then the server
  *     answers stream 1 with :status 200 and 6 bytes of DATA.
  */
-import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { CLIENT, runGenerator, SERVER, sleep } from '../netns-capture.mjs';
 
-const NS = 'pk-h2-gen';
-const SERVER = '10.13.0.1';
-const CLIENT = '10.13.0.2';
 const here = dirname(fileURLToPath(import.meta.url));
-
-function sh(cmd, args) {
-  return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).toString();
-}
-
-function quiet(cmd, args) {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
-  } catch {
-    /* absent already */
-  }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** gRPC length-prefixed message: flag 0, 4-byte big-endian length, body. */
 function grpcMessage(body) {
@@ -196,49 +179,4 @@ async function traffic() {
   await h2cUpgrade();
 }
 
-async function captureOnce(out) {
-  quiet('ip', ['netns', 'del', NS]);
-  sh('ip', ['netns', 'add', NS]);
-  try {
-    sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', NS, 'addr', 'add', `${SERVER}/16`, 'dev', 'lo']);
-    sh('ip', ['-n', NS, 'addr', 'add', `${CLIENT}/16`, 'dev', 'lo']);
-    const dump = spawn('ip', ['netns', 'exec', NS, 'tcpdump', '-i', 'lo', '--immediate-mode', '-B', '65536', '-U', '-s', '0', '-w', out, 'tcp and net 10.13.0.0/16'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    dump.stderr.on('data', (d) => (err += d));
-    for (let i = 0; i < 100 && !err.includes('listening'); i++) await sleep(50);
-    const gen = spawn('ip', ['netns', 'exec', NS, process.execPath, fileURLToPath(import.meta.url), '--traffic'], { stdio: 'inherit' });
-    const timer = setTimeout(() => gen.kill('SIGKILL'), 20_000);
-    const [code] = await once(gen, 'exit');
-    clearTimeout(timer);
-    await sleep(1000);
-    dump.kill('SIGINT');
-    await once(dump, 'exit');
-    if (code !== 0) throw new Error(`traffic generator failed (exit ${code})`);
-    const dropped = /(\d+) packets dropped by kernel/.exec(err);
-    if (!dropped || dropped[1] !== '0') throw new Error(`tcpdump lost packets: ${err.trim()}`);
-    // Also from the capture itself: no segment may be missing (tshark's TCP analysis).
-    const holes = sh('tshark', ['-r', out, '-Y', 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment', '-T', 'fields', '-e', 'frame.number']).trim();
-    if (holes) throw new Error(`capture has holes at frames ${holes.split('\n').join(',')}`);
-  } finally {
-    quiet('ip', ['netns', 'del', NS]);
-  }
-}
-
-/** A loaded machine can make tcpdump miss packets: capture again (bounded) rather than keep a hole. */
-async function main() {
-  const out = process.argv[2] ?? join(here, 'h2c-grpc.pcap');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await captureOnce(out);
-      process.stdout.write(`wrote ${out}\n`);
-      return;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      process.stderr.write(`attempt ${attempt}: ${err.message}; retrying\n`);
-    }
-  }
-}
-
-if (process.argv[2] === '--traffic') await traffic();
-else await main();
+await runGenerator({ ns: 'pk-h2-gen', script: import.meta.url, defaultOut: join(here, 'h2c-grpc.pcap'), traffic });

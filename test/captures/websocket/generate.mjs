@@ -16,7 +16,6 @@
  *     compressed text frames, server closes 1001 "going away", client answers close 1001.
  *  C. port 8767, upgrade refused with 403 (plain HTTP, no frames).
  */
-import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -24,26 +23,10 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { CLIENT, runGenerator, SERVER, sleep } from '../netns-capture.mjs';
 
-const NS = 'pk-ws-gen';
-const SERVER = '10.13.0.1';
-const CLIENT = '10.13.0.2';
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const here = dirname(fileURLToPath(import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function sh(cmd, args) {
-  return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).toString();
-}
-
-function quiet(cmd, args) {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
-  } catch {
-    /* absent already */
-  }
-}
-
 /** Deterministic bytes (xorshift) so regenerated captures carry the same payloads. */
 function pseudoRandom(n, seed) {
   const out = Buffer.alloc(n);
@@ -235,49 +218,4 @@ async function traffic() {
   await flowC();
 }
 
-async function captureOnce(out) {
-  quiet('ip', ['netns', 'del', NS]);
-  sh('ip', ['netns', 'add', NS]);
-  try {
-    sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', NS, 'addr', 'add', `${SERVER}/16`, 'dev', 'lo']);
-    sh('ip', ['-n', NS, 'addr', 'add', `${CLIENT}/16`, 'dev', 'lo']);
-    const dump = spawn('ip', ['netns', 'exec', NS, 'tcpdump', '-i', 'lo', '--immediate-mode', '-B', '65536', '-U', '-s', '0', '-w', out, 'tcp and net 10.13.0.0/16'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    dump.stderr.on('data', (d) => (err += d));
-    for (let i = 0; i < 100 && !err.includes('listening'); i++) await sleep(50);
-    const gen = spawn('ip', ['netns', 'exec', NS, process.execPath, fileURLToPath(import.meta.url), '--traffic'], { stdio: 'inherit' });
-    const timer = setTimeout(() => gen.kill('SIGKILL'), 20_000);
-    const [code] = await once(gen, 'exit');
-    clearTimeout(timer);
-    await sleep(1000);
-    dump.kill('SIGINT');
-    await once(dump, 'exit');
-    if (code !== 0) throw new Error(`traffic generator failed (exit ${code})`);
-    const dropped = /(\d+) packets dropped by kernel/.exec(err);
-    if (!dropped || dropped[1] !== '0') throw new Error(`tcpdump lost packets: ${err.trim()}`);
-    // Also from the capture itself: no segment may be missing (tshark's TCP analysis).
-    const holes = sh('tshark', ['-r', out, '-Y', 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment', '-T', 'fields', '-e', 'frame.number']).trim();
-    if (holes) throw new Error(`capture has holes at frames ${holes.split('\n').join(',')}`);
-  } finally {
-    quiet('ip', ['netns', 'del', NS]);
-  }
-}
-
-/** A loaded machine can make tcpdump miss packets: capture again (bounded) rather than keep a hole. */
-async function main() {
-  const out = process.argv[2] ?? join(here, 'ws-frames.pcap');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await captureOnce(out);
-      process.stdout.write(`wrote ${out}\n`);
-      return;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      process.stderr.write(`attempt ${attempt}: ${err.message}; retrying\n`);
-    }
-  }
-}
-
-if (process.argv[2] === '--traffic') await traffic();
-else await main();
+await runGenerator({ ns: 'pk-ws-gen', script: import.meta.url, defaultOut: join(here, 'ws-frames.pcap'), traffic });
