@@ -84,6 +84,8 @@ export class DissectStage implements FlowObserver {
   private readonly tcp: readonly number[];
   private readonly udp: readonly number[];
   private readonly all: readonly AnyDissector[];
+  /** Scratch list of the claims one probe() makes. */
+  private readonly added: Claim[] = [];
   /** Counter keys by dissector and kind, so counting builds no string per call. */
   private readonly keys = new Map<string, Map<string, string>>();
 
@@ -168,7 +170,8 @@ export class DissectStage implements FlowObserver {
 
   private probe(fd: FlowDissection, dir: Direction, buf: Uint8Array, off: number, len: number): void {
     const list = fd.flow.protocol === TCP ? this.tcp : this.udp;
-    let added: Claim[] | undefined;
+    const added = this.added;
+    added.length = 0;
     for (const i of list) {
       if (claimOf(fd.claims, i)) continue;
       const d = this.all[i]!;
@@ -179,10 +182,11 @@ export class DissectStage implements FlowObserver {
       } catch {
         this.bump(d.name, 'internal_error');
       }
-      if (yes) (added ??= []).push(new Claim(d, i, d.create(fd)));
+      if (yes) added.push(new Claim(d, i, d.create(fd)));
     }
     // concat() makes an exact-size array (probing happens at most twice per flow).
-    if (added) fd.claims = fd.claims.concat(added);
+    if (added.length > 0) fd.claims = fd.claims.concat(added);
+    added.length = 0;
   }
 
   gap(flow: Flow, dir: Direction): void {

@@ -3,7 +3,7 @@ import type { FlowRecord } from '../../flow/flow-record.js';
 import { Verdict, type DissectContext, type Dissector } from '../dissector.js';
 import { className, opcodeName, rcodeName, typeName, RCODE_NXDOMAIN, TYPE_A, TYPE_AAAA } from './constants.js';
 import { nameMetrics, splitDomain } from './domain-metrics.js';
-import { parseDnsMessage, type DnsMessage, type DnsMessageLimits } from './message.js';
+import { copyDnsMessage, newDnsMessage, parseDnsMessage, type DnsMessage, type DnsMessageLimits } from './message.js';
 import type { DnsAnswerMeta, DnsEdnsMeta, DnsMeta, DnsQueryMeta } from './meta.js';
 import { NameReader } from './name.js';
 import { TcpFramer } from './tcp-framer.js';
@@ -38,6 +38,7 @@ const MESSAGE_LIMITS: DnsMessageLimits = DNS_LIMITS;
 const DNS_PORT = 53;
 
 interface Pending {
+  id: number;
   name: string;
   qtype: number;
   tsUs: number;
@@ -66,11 +67,22 @@ export interface DnsState {
   maxSize: number;
   edns: DnsEdnsMeta | undefined;
   malformed: Set<string>;
-  pending: Map<number, Pending>;
+  /**
+   * Queries waiting for a response, oldest first (≤ maxPending). A short array searched by id:
+   * usually one or two entries, and a Map rehashed on its constant inserts and deletes.
+   */
+  pending: Pending[];
 }
 
 /** One decoder per process: names are decoded into its scratch buffer. */
 const names = new NameReader(DNS_LIMITS.maxPointerHops);
+/** Every message is parsed into this one; the few a flow keeps are copied. */
+const scratch = newDnsMessage();
+
+function pendingIndex(s: DnsState, id: number): number {
+  for (let i = 0; i < s.pending.length; i++) if (s.pending[i]!.id === id) return i;
+  return -1;
+}
 
 /**
  * The first message of a TCP stream on port 53 must look like DNS (valid opcode, few questions,
@@ -105,7 +117,7 @@ function onMessage(s: DnsState, buf: Uint8Array, off: number, len: number, tsUs:
   if (s.messages >= DNS_LIMITS.maxMessagesPerFlow) return;
   s.messages++;
   if (len > s.maxSize) s.maxSize = len;
-  const res = parseDnsMessage(buf, off, headerOnly ? Math.min(len, 12) : len, MESSAGE_LIMITS, names);
+  const res = parseDnsMessage(buf, off, headerOnly ? Math.min(len, 12) : len, MESSAGE_LIMITS, names, scratch);
   if (!res.ok) {
     ctx.count(`malformed.${res.reason}`);
     addMalformed(s, res.reason);
@@ -123,7 +135,7 @@ function onMessage(s: DnsState, buf: Uint8Array, off: number, len: number, tsUs:
     addMalformed(s, r);
   }
   for (const l of m.limits) ctx.count(`limit.${l}`);
-  s.first ??= m;
+  s.first ??= copyDnsMessage(m);
   if (m.edns && !s.edns) s.edns = { udpSize: m.edns.udpSize, do: m.edns.do, version: m.edns.version, options: m.edns.options };
   if (m.qr) onResponse(s, m, tsUs, ctx);
   else onQuery(s, m, tsUs, ctx);
@@ -163,23 +175,23 @@ function onQuery(s: DnsState, m: DnsMessage, tsUs: number, ctx: DissectContext):
   noteQuestion(s, m, ctx);
   const q = m.questions[0];
   if (!q) return;
-  const prev = s.pending.get(m.id);
-  if (prev) {
+  const at = pendingIndex(s, m.id);
+  if (at >= 0) {
     // Same id reused before an answer: the earlier query went unanswered (or was retransmitted).
-    s.pending.delete(m.id);
+    const prev = s.pending[at]!;
+    s.pending.splice(at, 1);
     if (prev.name !== q.name || prev.qtype !== q.type) emitQuery(ctx, m.id, prev, undefined);
-  } else if (s.pending.size >= DNS_LIMITS.maxPending) {
+  } else if (s.pending.length >= DNS_LIMITS.maxPending) {
     ctx.count('limit.pending');
-    const [oldId, old] = s.pending.entries().next().value as [number, Pending];
-    s.pending.delete(oldId);
-    emitQuery(ctx, oldId, old, undefined);
+    const old = s.pending.shift()!;
+    emitQuery(ctx, old.id, old, undefined);
   }
-  s.pending.set(m.id, { name: q.name, qtype: q.type, tsUs });
+  s.pending.push({ id: m.id, name: q.name, qtype: q.type, tsUs });
 }
 
 function onResponse(s: DnsState, m: DnsMessage, tsUs: number, ctx: DissectContext): void {
   s.responseCount++;
-  s.firstResponse ??= m;
+  s.firstResponse ??= copyDnsMessage(m);
   if ((m.rcode & 0xf) === RCODE_NXDOMAIN) s.nxdomain++;
   if (m.tc) s.truncated++;
   s.txtBytes += m.txtBytes;
@@ -198,13 +210,14 @@ function onResponse(s: DnsState, m: DnsMessage, tsUs: number, ctx: DissectContex
       s.resolvedIps.push(a.data);
     }
   }
-  const p = s.pending.get(m.id);
+  const at = pendingIndex(s, m.id);
+  const p = at >= 0 ? s.pending[at] : undefined;
   if (p && (!q || (q.type === p.qtype && (q.name === p.name || q.name.toLowerCase() === p.name.toLowerCase())))) {
-    s.pending.delete(m.id);
+    s.pending.splice(at, 1);
     emitQuery(ctx, m.id, p, m, tsUs, true);
   } else if (q && ctx.wantsEvents !== false) {
     // The response of a query this flow never showed (capture started late, or one-way capture).
-    emitQuery(ctx, m.id, { name: q.name, qtype: q.type, tsUs }, m, tsUs, false);
+    emitQuery(ctx, m.id, { id: m.id, name: q.name, qtype: q.type, tsUs }, m, tsUs, false);
   }
 }
 
@@ -248,7 +261,7 @@ function buildMeta(s: DnsState): DnsMeta | undefined {
     txtBytes: s.txtBytes,
     maxMessageSize: s.maxSize,
     malformed: [...s.malformed],
-    unanswered: s.pending.size,
+    unanswered: s.pending.length,
   };
   if (s.firstResponse) meta.responseCode = rcodeName(s.firstResponse.rcode);
   const q = first.questions[0] ?? s.firstResponse?.questions[0];
@@ -302,7 +315,7 @@ export const dnsDissector: Dissector<DnsState, DnsMeta> = {
       maxSize: 0,
       edns: undefined,
       malformed: new Set(),
-      pending: new Map(),
+      pending: [],
     };
   },
 
@@ -333,10 +346,10 @@ export const dnsDissector: Dissector<DnsState, DnsMeta> = {
   },
 
   finish(s, record: FlowRecord, ctx) {
-    if (!record.partial && s.pending.size > 0) {
-      for (const [id, p] of s.pending) emitQuery(ctx, id, p, undefined);
+    if (!record.partial && s.pending.length > 0) {
+      for (const p of s.pending) emitQuery(ctx, p.id, p, undefined);
       const meta = buildMeta(s);
-      s.pending.clear();
+      s.pending.length = 0;
       return meta;
     }
     return buildMeta(s);

@@ -92,10 +92,35 @@ function ipv4Text(a: number): string {
   return s;
 }
 
+/** An empty message, for parseDnsMessage(…, into) to fill again and again. */
+export function newDnsMessage(): DnsMessage {
+  return {
+    id: 0, qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0,
+    qdcount: 0, ancount: 0, nscount: 0, arcount: 0,
+    questions: [], answers: [], edns: undefined, size: 0, txtBytes: 0, names: 0, problems: [], limits: [],
+  };
+}
+
+/** A copy of a message that no later parse changes (for one that was parsed `into` a reused one). */
+export function copyDnsMessage(m: DnsMessage): DnsMessage {
+  return {
+    ...m,
+    questions: m.questions.slice(),
+    answers: m.answers.slice(),
+    edns: m.edns ? { ...m.edns } : undefined,
+    problems: m.problems.slice(),
+    limits: m.limits.slice(),
+  };
+}
+
 /**
  * Parses one DNS message `buf[off, off+len)`. Fails only when the 12-byte header is missing;
  * otherwise returns what could be decoded, with `problems` naming what was wrong (a malformed
  * name or record stops parsing, because nothing after it can be located reliably).
+ *
+ * `into`: a message to overwrite instead of allocating one (its lists are emptied and reused).
+ * Messages were the DNS dissector's largest allocation, one per datagram; it keeps only copies of
+ * the first query and response.
  */
 export function parseDnsMessage(
   buf: Uint8Array,
@@ -103,53 +128,66 @@ export function parseDnsMessage(
   len: number,
   limits: DnsMessageLimits,
   names: NameReader,
+  into?: DnsMessage,
 ): ParseResult<DnsMessage> {
   const end = Math.min(buf.length, off + len);
   if (end - off < HEADER) return malformed('header.short');
   const flags = (buf[off + 2]! << 8) | buf[off + 3]!;
-  const m: DnsMessage = {
-    id: (buf[off]! << 8) | buf[off + 1]!,
-    qr: (flags & 0x8000) !== 0,
-    opcode: (flags >> 11) & 0xf,
-    aa: (flags & 0x0400) !== 0,
-    tc: (flags & 0x0200) !== 0,
-    rd: (flags & 0x0100) !== 0,
-    ra: (flags & 0x0080) !== 0,
-    z: (flags & 0x0040) !== 0,
-    ad: (flags & 0x0020) !== 0,
-    cd: (flags & 0x0010) !== 0,
-    rcode: flags & 0xf,
-    qdcount: (buf[off + 4]! << 8) | buf[off + 5]!,
-    ancount: (buf[off + 6]! << 8) | buf[off + 7]!,
-    nscount: (buf[off + 8]! << 8) | buf[off + 9]!,
-    arcount: (buf[off + 10]! << 8) | buf[off + 11]!,
-    questions: [],
-    answers: [],
-    edns: undefined,
-    size: end - off,
-    txtBytes: 0,
-    names: 0,
-    problems: [],
-    limits: [],
-  };
-  const p = new Cursor(buf, off, end, m, limits, names);
+  const m = into ?? newDnsMessage();
+  m.id = (buf[off]! << 8) | buf[off + 1]!;
+  m.qr = (flags & 0x8000) !== 0;
+  m.opcode = (flags >> 11) & 0xf;
+  m.aa = (flags & 0x0400) !== 0;
+  m.tc = (flags & 0x0200) !== 0;
+  m.rd = (flags & 0x0100) !== 0;
+  m.ra = (flags & 0x0080) !== 0;
+  m.z = (flags & 0x0040) !== 0;
+  m.ad = (flags & 0x0020) !== 0;
+  m.cd = (flags & 0x0010) !== 0;
+  m.rcode = flags & 0xf;
+  m.qdcount = (buf[off + 4]! << 8) | buf[off + 5]!;
+  m.ancount = (buf[off + 6]! << 8) | buf[off + 7]!;
+  m.nscount = (buf[off + 8]! << 8) | buf[off + 9]!;
+  m.arcount = (buf[off + 10]! << 8) | buf[off + 11]!;
+  m.questions.length = 0;
+  m.answers.length = 0;
+  m.edns = undefined;
+  m.size = end - off;
+  m.txtBytes = 0;
+  m.names = 0;
+  m.problems.length = 0;
+  m.limits.length = 0;
+  const p = cursor;
+  p.reset(buf, off, end, m, limits, names);
   names.newMessage();
   p.run();
   names.endMessage();
+  p.reset(EMPTY, 0, 0, m, limits, names); // keep no reference to the payload buffer
   return ok(m);
 }
 
-/** Walks the sections; `pos` only moves forward and every loop is bounded by a count. */
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Walks the sections; `pos` only moves forward and every loop is bounded by a count. One cursor
+ * serves every parse (parsing never nests), reset for each message.
+ */
 class Cursor {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    readonly start: number,
-    readonly end: number,
-    readonly m: DnsMessage,
-    readonly limits: DnsMessageLimits,
-    readonly names: NameReader,
-  ) {
+  pos = 0;
+  buf: Uint8Array = EMPTY;
+  start = 0;
+  end = 0;
+  m!: DnsMessage;
+  limits!: DnsMessageLimits;
+  names!: NameReader;
+
+  reset(buf: Uint8Array, start: number, end: number, m: DnsMessage, limits: DnsMessageLimits, names: NameReader): void {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.m = m;
+    this.limits = limits;
+    this.names = names;
     this.pos = start + HEADER;
   }
 
@@ -189,7 +227,10 @@ class Cursor {
       return false;
     }
     const b = this.buf;
-    this.m.questions.push({ name, type: (b[p]! << 8) | b[p + 1]!, class: (b[p + 2]! << 8) | b[p + 3]! });
+    const q: DnsQuestion = { name, type: (b[p]! << 8) | b[p + 1]!, class: (b[p + 2]! << 8) | b[p + 3]! };
+    // An exact one-entry array for the usual single question ([] would reserve 17 slots).
+    if (this.m.questions.length === 0) this.m.questions = [q];
+    else this.m.questions.push(q);
     this.pos = p + 4;
     return true;
   }
@@ -239,7 +280,8 @@ class Cursor {
     const data = this.rdata(type, rd, rdlen);
     if (data === null) return false;
     if (data !== undefined) rec.data = data;
-    m.answers.push(rec);
+    if (m.answers.length === 0) m.answers = [rec];
+    else m.answers.push(rec);
     return true;
   }
 
@@ -335,3 +377,5 @@ class Cursor {
     return out;
   }
 }
+
+const cursor = new Cursor();

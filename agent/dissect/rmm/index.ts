@@ -79,7 +79,6 @@ export interface RmmState {
   emitted: boolean;
 }
 
-const scratch = Buffer.alloc(SCAN_CARRY * 2);
 const PATTERNS = ANYDESK_CERT_STRINGS.map((p) => Buffer.from(p));
 
 /**
@@ -91,25 +90,45 @@ function found(hay: Buffer): boolean {
   return false;
 }
 
+/**
+ * A pattern that starts in the carried tail (the previous chunk's last bytes) and ends in this
+ * chunk's first `m` bytes. Patterns wholly inside either piece are found by the chunk searches.
+ */
+function straddles(tail: Uint8Array, tailLen: number, buf: Uint8Array, off: number, m: number): boolean {
+  for (const p of ANYDESK_CERT_STRINGS) {
+    // The first k bytes of p end the tail, the other p.length - k begin the chunk.
+    for (let k = 1; k < p.length; k++) {
+      const rest = p.length - k;
+      if (k > tailLen || rest > m) continue;
+      let j = 0;
+      while (j < k && tail[tailLen - k + j] === p[j]) j++;
+      if (j < k) continue;
+      let i = 0;
+      while (i < rest && buf[off + i] === p[k + i]) i++;
+      if (i === rest) return true;
+    }
+  }
+  return false;
+}
+
 /** Searches the AnyDesk certificate strings in a chunk and across the previous chunk's end. */
 function scan(side: Side, buf: Uint8Array, off: number, len: number): boolean {
   const n = Math.min(len, RMM_LIMITS.maxScanBytes - side.scanned);
   if (n <= 0) return false;
   side.scanned += n;
-  side.tail ??= new Uint8Array(SCAN_CARRY);
-  // Boundary window: carried tail + the first bytes of this chunk.
+  const tail = (side.tail ??= new Uint8Array(SCAN_CARRY));
   const m = Math.min(n, SCAN_CARRY);
-  scratch.set(byteView(side.tail, 0, side.tailLen), 0);
-  scratch.set(byteView(buf, off, off + m), side.tailLen);
-  if (found(scratch.subarray(0, side.tailLen + m)) || found(Buffer.from(buf.buffer, buf.byteOffset + off, n))) return true;
+  if (straddles(tail, side.tailLen, buf, off, m) || found(Buffer.from(buf.buffer, buf.byteOffset + off, n))) return true;
   // New tail: the last SCAN_CARRY bytes of (tail + chunk).
   if (n >= SCAN_CARRY) {
-    side.tail.set(byteView(buf, off + n - SCAN_CARRY, off + n), 0);
+    tail.set(byteView(buf, off + n - SCAN_CARRY, off + n), 0);
     side.tailLen = SCAN_CARRY;
   } else {
     const keep = Math.min(SCAN_CARRY, side.tailLen + n);
-    const combined = scratch.subarray(0, side.tailLen + m);
-    side.tail.set(combined.subarray(combined.length - keep), 0);
+    const drop = side.tailLen + n - keep; // ≤ tailLen, as keep ≥ n
+    tail.copyWithin(0, drop, side.tailLen);
+    const at = side.tailLen - drop;
+    for (let i = 0; i < n; i++) tail[at + i] = buf[off + i]!;
     side.tailLen = keep;
   }
   return false;
@@ -209,13 +228,19 @@ function obj(v: unknown): Obj | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 }
 
-function strs(v: unknown): string[] {
+// collect() runs for every flow: absent or empty inputs give shared empty lists, not new ones.
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+const NO_OBJECTS: readonly Obj[] = Object.freeze([]);
+
+function strs(v: unknown): readonly string[] {
   if (typeof v === 'string') return [v];
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, RMM_LIMITS.maxNamesChecked) : [];
+  if (!Array.isArray(v) || v.length === 0) return NO_STRINGS;
+  return v.filter((x): x is string => typeof x === 'string').slice(0, RMM_LIMITS.maxNamesChecked);
 }
 
-function objs(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.slice(0, RMM_LIMITS.maxNamesChecked).map(obj).filter((x): x is Obj => x !== undefined) : [];
+function objs(v: unknown): readonly Obj[] {
+  if (!Array.isArray(v) || v.length === 0) return NO_OBJECTS;
+  return v.slice(0, RMM_LIMITS.maxNamesChecked).map(obj).filter((x): x is Obj => x !== undefined);
 }
 
 interface Signal {
@@ -233,6 +258,37 @@ function collect(s: RmmState, record: FlowRecord): Signal[] {
   }
   const tls = obj(record.app.tls);
   const quic = obj(record.app.quic);
+  if (tls || quic) tlsSignals(out, tls, quic);
+  const http = obj(record.app.http);
+  if (http) {
+    for (const tx of objs(http.transactions)) {
+      if (typeof tx.host === 'string') {
+        const h = matchers.domain(tx.host.replace(/:\d+$/, ''));
+        if (h) out.push({ hit: h, signal: `http.host:${h.rule}`, confidence: 'medium' });
+      }
+      if (typeof tx.userAgent === 'string') {
+        const h = matchers.userAgent(tx.userAgent);
+        if (h) out.push({ hit: h, signal: `http.user_agent:${h.rule}`, confidence: 'medium' });
+      }
+    }
+  }
+  const dns = obj(record.app.dns);
+  if (dns) {
+    for (const q of objs(dns.queries)) {
+      if (typeof q.name !== 'string') continue;
+      const h = matchers.domain(q.name);
+      if (h) out.push({ hit: h, signal: `dns:${h.rule}`, confidence: 'medium' });
+    }
+  }
+  if (out.length === 0 && record.c2s.payloadBytes > 0 && record.s2c.payloadBytes > 0) {
+    const h = matchers.port(record.transport, record.server.port);
+    if (h) out.push({ hit: h, signal: `port:${record.server.port}`, confidence: 'low' });
+  }
+  return out;
+}
+
+/** Certificate, ALPN and SNI signals of TLS / QUIC metadata, in that order. */
+function tlsSignals(out: Signal[], tls: Obj | undefined, quic: Obj | undefined): void {
   for (const cert of objs(tls?.serverCertificates)) {
     for (const [label, values] of [
       ['CN', [...strs(cert.subjectCN), ...strs(cert.issuerCN)]],
@@ -254,27 +310,6 @@ function collect(s: RmmState, record: FlowRecord): Signal[] {
     const h = matchers.domain(sni);
     if (h) out.push({ hit: h, signal: `${kind}:${h.rule}`, confidence: 'high' });
   }
-  for (const tx of objs(obj(record.app.http)?.transactions)) {
-    if (typeof tx.host === 'string') {
-      const h = matchers.domain(tx.host.replace(/:\d+$/, ''));
-      if (h) out.push({ hit: h, signal: `http.host:${h.rule}`, confidence: 'medium' });
-    }
-    if (typeof tx.userAgent === 'string') {
-      const h = matchers.userAgent(tx.userAgent);
-      if (h) out.push({ hit: h, signal: `http.user_agent:${h.rule}`, confidence: 'medium' });
-    }
-  }
-  const dns = obj(record.app.dns);
-  for (const q of objs(dns?.queries)) {
-    if (typeof q.name !== 'string') continue;
-    const h = matchers.domain(q.name);
-    if (h) out.push({ hit: h, signal: `dns:${h.rule}`, confidence: 'medium' });
-  }
-  if (out.length === 0 && record.c2s.payloadBytes > 0 && record.s2c.payloadBytes > 0) {
-    const h = matchers.port(record.transport, record.server.port);
-    if (h) out.push({ hit: h, signal: `port:${record.server.port}`, confidence: 'low' });
-  }
-  return out;
 }
 
 /**
