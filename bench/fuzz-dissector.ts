@@ -10,6 +10,7 @@ import { DissectStage } from '../agent/dissect/dissect-stage.js';
 import { Verdict, type AnyDissector, type DissectContext, type FlowInfo } from '../agent/dissect/dissector.js';
 import type { Direction } from '../agent/flow/flow-observer.js';
 import type { FlowRecord } from '../agent/flow/flow-record.js';
+import { insertBytes, stubRecord } from './fuzz-common.js';
 
 export interface SeedStream {
   info: FlowInfo;
@@ -85,24 +86,7 @@ export interface FuzzReport {
   firstProblems: string[];
 }
 
-const record = (info: FlowInfo, partial = false): FlowRecord => ({
-  uid: info.uid,
-  origin: 'packets',
-  startUs: 1,
-  endUs: 2,
-  ipVersion: 4,
-  protocol: info.protocol,
-  transport: info.protocol === 6 ? 'tcp' : 'udp',
-  client: { ip: '10.14.0.1', port: info.clientPort },
-  server: { ip: '10.14.0.2', port: info.serverPort },
-  c2s: { packets: 1, bytes: 1, payloadBytes: 1, firstUs: 1, lastUs: 1 },
-  s2c: { packets: 1, bytes: 1, payloadBytes: 1, firstUs: 1, lastUs: 1 },
-  communityId: '',
-  state: 'established',
-  endReason: 'end_of_input',
-  partial,
-  app: {},
-});
+const record = (info: FlowInfo, partial = false): FlowRecord => stubRecord(info, partial, '10.14.0.1', '10.14.0.2');
 
 /** Runs one flow through the dissector like DissectStage does; returns the JSON of meta + events. */
 function runFlow(d: AnyDissector, info: FlowInfo, chunks: ReadonlyArray<{ dir: Direction; bytes: Uint8Array }>): { json: string; meta: unknown } {
@@ -153,15 +137,9 @@ function mutate(rng: Rng, src: Uint8Array): Uint8Array {
       case 3:
         out = out.slice(0, p);
         break;
-      case 4: {
-        const ins = new Uint8Array(1 + rng.int(16)).map(() => rng.int(256));
-        const o = new Uint8Array(out.length + ins.length);
-        o.set(out.subarray(0, p));
-        o.set(ins, p);
-        o.set(out.subarray(p), p + ins.length);
-        out = o;
+      case 4:
+        out = insertBytes(out, p, new Uint8Array(1 + rng.int(16)).map(() => rng.int(256)));
         break;
-      }
       default: {
         // Copy a run from elsewhere (repeats length fields and compression pointers).
         const q = rng.int(out.length);

@@ -11,6 +11,7 @@ import { Verdict, type AnyDissector, type DissectContext, type FlowInfo } from '
 import type { Direction, FlowObserver } from '../agent/flow/flow-observer.js';
 import type { Flow } from '../agent/flow/flow.js';
 import type { FlowRecord } from '../agent/flow/flow-record.js';
+import { insertBytes, stubRecord } from './fuzz-common.js';
 
 export interface Piece {
   dir: Direction;
@@ -97,15 +98,9 @@ export function mutate(rng: Rng, src: Uint8Array): Uint8Array {
       case 3:
         out = out.slice(0, p);
         break;
-      case 4: {
-        const ins = rng.bytes(1 + rng.int(24));
-        const o = new Uint8Array(out.length + ins.length);
-        o.set(out.subarray(0, p));
-        o.set(ins, p);
-        o.set(out.subarray(p), p + ins.length);
-        out = o;
+      case 4:
+        out = insertBytes(out, p, rng.bytes(1 + rng.int(24)));
         break;
-      }
       case 5: {
         const q = rng.int(out.length);
         const l = Math.min(1 + rng.int(32), out.length - Math.max(p, q));
@@ -154,24 +149,7 @@ export function rechunk(rng: Rng, pieces: readonly Piece[]): Piece[] {
 }
 
 function recordFor(info: FlowInfo, partial: boolean): FlowRecord {
-  return {
-    uid: info.uid,
-    origin: 'packets',
-    startUs: 1,
-    endUs: 2,
-    ipVersion: 4,
-    protocol: 6,
-    transport: 'tcp',
-    client: { ip: '10.13.0.2', port: info.clientPort },
-    server: { ip: '10.13.0.1', port: info.serverPort },
-    c2s: { packets: 1, bytes: 1, payloadBytes: 1, firstUs: 1, lastUs: 1 },
-    s2c: { packets: 1, bytes: 1, payloadBytes: 1, firstUs: 1, lastUs: 1 },
-    communityId: '',
-    state: 'established',
-    endReason: 'end_of_input',
-    partial,
-    app: {},
-  };
+  return stubRecord(info, partial, '10.13.0.2', '10.13.0.1');
 }
 
 /** Scratch buffer: pieces are copied to a random offset so parsers must honour `off`/`len`. */

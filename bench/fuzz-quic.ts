@@ -16,13 +16,11 @@
  * The functions are exported for the short version in test/dissect-quic-fuzz.test.ts.
  */
 import { pathToFileURL } from 'node:url';
-import { FileSource } from '../agent/source/file-source.js';
-import { PacketPipeline } from '../agent/pipeline/packet-pipeline.js';
-import { DissectStage } from '../agent/dissect/dissect-stage.js';
 import { Verdict, type DissectContext, type Dissector } from '../agent/dissect/dissector.js';
 import type { FlowRecord } from '../agent/flow/flow-record.js';
 import { createQuicDissector, QUIC_LIMITS, type QuicDissector, type QuicMeta, type QuicState } from '../agent/dissect/quic/index.js';
 import { PacketHeader, parseLongHeader } from '../agent/dissect/quic/header.js';
+import { collectRecorded, prng } from './fuzz-common.js';
 
 /** One datagram of a recorded flow. */
 export interface Datagram {
@@ -57,31 +55,11 @@ function recorder(probeWith: QuicDissector): Dissector<Datagram[], RecordedFlow>
 
 /** The datagrams of the QUIC flows of some captures. */
 export async function collectFlows(paths: readonly string[], maxFlows = 2000): Promise<RecordedFlow[]> {
-  const out: RecordedFlow[] = [];
-  const stage = new DissectStage({ dissectors: [recorder(createQuicDissector())] });
-  const pipeline = new PacketPipeline({
-    observer: stage,
-    onRecord: (r) => {
-      const f = r.app['quicrec'] as RecordedFlow | undefined;
-      if (f && out.length < maxFlows) out.push(f);
-    },
-  });
-  await new FileSource(paths).run(pipeline);
-  pipeline.finish();
-  return out;
+  return collectRecorded<RecordedFlow>(paths, recorder(createQuicDissector()), maxFlows);
 }
 
-/** Mulberry32: small, seedable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzzers' PRNG (tests seed their own cases with it). */
+export { prng };
 
 export interface RunResult {
   meta: QuicMeta | undefined;

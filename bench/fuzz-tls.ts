@@ -17,6 +17,7 @@ import { Verdict, type DissectContext, type Dissector } from '../agent/dissect/d
 import type { FlowRecord } from '../agent/flow/flow-record.js';
 import { TLS_LIMITS, tlsDissector, type TlsMeta, type TlsState } from '../agent/dissect/tls/index.js';
 import { CLIENT_HELLO_LIMITS } from '../agent/dissect/tls/client-hello.js';
+import { collectRecorded, insertBytes, prng } from './fuzz-common.js';
 
 /** One payload delivery (or a capture gap) of a recorded flow. */
 export interface StreamEvent {
@@ -53,36 +54,11 @@ function recorder(): Dissector<{ events: StreamEvent[]; size: number }, StreamEv
 
 /** Ordered payload events of the TLS-claimed flows of some captures. */
 export async function collectStreams(paths: readonly string[], maxFlows = 2000): Promise<StreamEvent[][]> {
-  // Loaded here so that the run/fuzz helpers below work without the capture pipeline.
-  const { FileSource } = await import('../agent/source/file-source.js');
-  const { PacketPipeline } = await import('../agent/pipeline/packet-pipeline.js');
-  const { DissectStage } = await import('../agent/dissect/dissect-stage.js');
-  const out: StreamEvent[][] = [];
-  const rec = recorder();
-  const stage = new DissectStage({ dissectors: [rec] });
-  const pipeline = new PacketPipeline({
-    observer: stage,
-    onRecord: (r) => {
-      const ev = r.app['tlsrec'] as StreamEvent[] | undefined;
-      if (ev && out.length < maxFlows) out.push(ev);
-    },
-  });
-  await new FileSource(paths).run(pipeline);
-  pipeline.finish();
-  return out;
+  return collectRecorded<StreamEvent[]>(paths, recorder(), maxFlows);
 }
 
-/** Mulberry32: small, seedable, good enough to pick cut points and mutations. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzzers' PRNG (tests seed their own cases with it). */
+export { prng };
 
 export interface RunResult {
   meta: TlsMeta | undefined;
@@ -211,12 +187,7 @@ function mutate(events: readonly StreamEvent[], rand: () => number): StreamEvent
       break;
     case 2: {
       // insert random bytes
-      const ins = new Uint8Array(1 + Math.floor(rand() * 16)).map(() => Math.floor(rand() * 256));
-      const nb = new Uint8Array(b.length + ins.length);
-      nb.set(b.subarray(0, at));
-      nb.set(ins, at);
-      nb.set(b.subarray(at), at + ins.length);
-      b = nb;
+      b = insertBytes(b, at, new Uint8Array(1 + Math.floor(rand() * 16)).map(() => Math.floor(rand() * 256)));
       break;
     }
     case 3: // delete a range
