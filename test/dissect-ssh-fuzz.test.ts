@@ -1,17 +1,10 @@
 import t from 'tap';
-import { fuzz } from '../bench/fuzz-dissector.js';
-import { corpora, sshTarget } from '../bench/fuzz-targets.js';
+import { sshTarget } from '../bench/fuzz-targets.js';
+import { shortFuzz } from './helpers/short-fuzz.js';
 
-// Short version of bench/fuzz-ssh.ts (which runs 1 M cases): random bytes, mutated real
-// payloads from the corpora and random re-chunking of TCP streams.
+// Short version of bench/fuzz-ssh.ts: see test/helpers/short-fuzz.ts.
 t.test('ssh dissector survives hostile input within its limits', async (t) => {
-  const target = await sshTarget(corpora());
-  t.ok(target.seeds.length > 0, `${target.seeds.length} seed flows from the corpora`);
-  const r = fuzz({ ...target, cases: 3000, seed: 7 });
-  t.comment(JSON.stringify(r));
-  t.equal(r.throws, 0, 'never throws');
-  t.equal(r.limitViolations, 0, 'never exceeds its declared limits');
-  t.ok(r.rechunkCases > 0, 're-chunked cases ran');
+  const r = await shortFuzz(t, sshTarget);
   // Known: about 1 in 3000 re-chunked SSH cases differs (off port 22, mutated first bytes; see the report).
   t.ok(r.rechunkMismatches <= Math.ceil(r.rechunkCases / 500), `re-chunking mismatches: ${r.rechunkMismatches}`);
 });
