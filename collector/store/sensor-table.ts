@@ -16,29 +16,17 @@ import { isoFromUs } from './rows.js';
 
 export type SensorHealth = 'online' | 'stale' | 'offline' | 'unknown';
 
-export interface SensorView {
-  site: string;
-  sensorId: string;
+/** A sensor as the dashboard shows it: the counters of its last status, and what the collector saw. */
+export interface SensorView extends Omit<SensorStatusInfo, 'state' | 'timeUs'> {
   health: SensorHealth;
   /** State of the last status message. */
   state: 'online' | 'offline' | 'unknown';
   /** When the collector last heard from it (status or alert), µs, and as ISO 8601. */
   seenUs: number;
   seen: string;
+  /** The sensor's own time stamp of its last status (µs). */
   statusUs: number;
   lastAlertUs: number;
-  version: string;
-  startedUs: number;
-  uptimeS: number;
-  packets: number;
-  drops: number;
-  flows: number;
-  queueDepth: number;
-  queueBytes: number;
-  queueDropped: number;
-  alerts: { low: number; medium: number; high: number; critical: number };
-  lastError: string;
-  lastErrorUs: number;
   /** Short lines for a person, e.g. "dropping packets: 1.2 %". Empty when healthy. */
   problems: string[];
 }
