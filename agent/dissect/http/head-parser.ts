@@ -187,6 +187,11 @@ export class HeadParser {
     this.lines = new LineReader(limits.lineBytes);
   }
 
+  /** Between messages with nothing held: dropping this parser (keeping its role) loses nothing. */
+  get idle(): boolean {
+    return this.state === HeadState.Start && this.blanks === 0 && this.lines.held === 0;
+  }
+
   /** Ready for the next message (keeps the role). */
   reset(): void {
     this.state = HeadState.Start;

@@ -1,4 +1,4 @@
-import { HeadParser, HeadState, type HeadLimits, type HttpHead } from './head-parser.js';
+import { HeadParser, HeadState, type HeadLimits, type HeadRole, type HttpHead } from './head-parser.js';
 import { indexOfByte, isTchar, lit, parseHex, startsWith, trimOwsEnd } from './ascii.js';
 
 /** How the body of a message is delimited (RFC 9112 §6.3), decided by the owner for each head. */
@@ -69,7 +69,13 @@ export function looksLikeStartLine(buf: Uint8Array, off: number, end: number): b
  * held). Pipelined messages follow each other; the owner matches requests and responses.
  */
 export class Http1Stream {
-  readonly parser: HeadParser;
+  /**
+   * The head parser (and its line reader) exists only while a head is being read: a keep-alive
+   * flow waits between messages with nothing buffered, and these two objects were a third of an
+   * idle HTTP flow's memory. The role it learned is kept across.
+   */
+  private headParser: HeadParser | null = null;
+  private savedRole: HeadRole = 'any';
   private phase: Phase = P.Head;
   /** Body bytes left in a Content-Length body or the current chunk. */
   private remaining = 0;
@@ -90,7 +96,15 @@ export class Http1Stream {
     private readonly limits: StreamLimits,
     readonly dir: 0 | 1,
   ) {
-    this.parser = new HeadParser(limits);
+  }
+
+  get parser(): HeadParser {
+    return (this.headParser ??= new HeadParser(this.limits, this.savedRole));
+  }
+
+  /** Which start lines this direction carries ('any' until its first message). */
+  get role(): HeadRole {
+    return this.headParser?.role ?? this.savedRole;
   }
 
   /** No more HTTP/1.x in this direction (upgrade, tunnel, or given up). */
@@ -120,6 +134,15 @@ export class Http1Stream {
   }
 
   feed(buf: Uint8Array, off: number, end: number, tsUs: number, sink: StreamSink): void {
+    this.consume(buf, off, end, tsUs, sink);
+    const p = this.headParser;
+    if (p && (this.phase === P.Stopped || (this.phase === P.Head && p.idle))) {
+      this.savedRole = p.role;
+      this.headParser = null;
+    }
+  }
+
+  private consume(buf: Uint8Array, off: number, end: number, tsUs: number, sink: StreamSink): void {
     this.bytes += end - off;
     if (this.phase === P.Resync) {
       if (!looksLikeStartLine(buf, off, end)) return;

@@ -238,7 +238,7 @@ export class HttpSession implements StreamSink {
 
   fail(stream: Http1Stream, kind: 'malformed' | 'limit', reason: string): void {
     // Bytes after an Upgrade request that are not HTTP are the new protocol, not an error.
-    if (this.upgradeAsked && kind === 'malformed' && stream.parser.role === 'request') {
+    if (this.upgradeAsked && kind === 'malformed' && stream.role === 'request') {
       this.tunnel = 'upgrade';
       return;
     }
@@ -276,7 +276,7 @@ export class HttpSession implements StreamSink {
       const i = this.transactions.indexOf(tx);
       const copy = out[i];
       if (!copy) continue;
-      if (s.parser.role === 'request') copy.requestBodyBytes = s.bodyBytes;
+      if (s.role === 'request') copy.requestBodyBytes = s.bodyBytes;
       else copy.responseBodyBytes = s.bodyBytes;
     }
     return out;

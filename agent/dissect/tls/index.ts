@@ -148,9 +148,14 @@ class SideSink implements RecordSink {
   }
 }
 
-/** Hex of bytes without copying them (a Buffer view over the same memory). */
-function hexOf(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+/**
+ * The bytes as a string, one character per byte: only compared for equality (resumption), so
+ * the cheapest exact form, no hex conversion.
+ */
+function bytesKey(b: Uint8Array): string {
+  return latin1Slice.call(b, 0, b.length);
 }
 
 function onClientHello(s: TlsState, body: Uint8Array, tsUs: number): void {
@@ -179,7 +184,7 @@ function onClientHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   m.signatureAlgorithms = ch.signatureAlgorithms;
   m.supportedVersions = ch.supportedVersions;
   m.ecPointFormats = ch.ecPointFormats;
-  s.clientSessionId = hexOf(ch.sessionId);
+  s.clientSessionId = bytesKey(ch.sessionId);
   if (s.ctx.wantsEvents !== false) s.ctx.emit('tls.client_hello', tsUs, { sni: m.sni, alpn: m.alpn, ja3: m.ja3, ja4: m.ja4 });
 }
 
@@ -218,7 +223,7 @@ function onServerHello(s: TlsState, body: Uint8Array, tsUs: number): void {
   if (sh.alpn !== undefined) m.nextProtocol = sh.alpn;
   m.serverExtensions = sh.extensions.map((e) => e.type);
   if (!isTls13(v) && sh.sessionId.length > 0) {
-    m.resumed = hexOf(sh.sessionId) === s.clientSessionId;
+    m.resumed = bytesKey(sh.sessionId) === s.clientSessionId;
   }
   // TLS 1.3: everything the server sends after ServerHello is encrypted (RFC 8446 §2).
   if (isTls13(v)) s.streams[1].encrypted = true;
