@@ -2,11 +2,10 @@
  * `picket collect` flags → CollectorOptions, with one-line errors (what is wrong, what to do).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { FlagSpecs } from '../agent/cli/args.js';
-import { DEFAULT_TOPIC_PREFIX, PASSWORD_ENV } from '../agent/sink/mqtt/broker-options.js';
+import { applyBrokerAuth, BROKER_AUTH_FLAGS, DEFAULT_TOPIC_PREFIX, readSecretFile, stringFlag, type FlagValues } from '../agent/sink/mqtt/broker-options.js';
 import type { CollectorOptions } from './collector.js';
 import { isLoopbackHost } from './http/server.js';
 
@@ -20,11 +19,7 @@ export const COLLECT_FLAGS: FlagSpecs = {
   'retention-days': { type: 'string', value: 'N', help: 'delete alerts that arrived more than N days ago (default 30, 0 keeps all)' },
   'max-db-mb': { type: 'string', value: 'N', help: 'delete the oldest alerts when the database uses more than N MiB (default 0: no limit)' },
   'mqtt-version': { type: 'string', value: 'auto|5|3.1.1', help: 'MQTT version (default auto: 5, or 3.1.1 when the broker refuses 5)' },
-  'broker-user': { type: 'string', value: 'NAME', help: 'broker user name' },
-  'broker-password-file': { type: 'string', value: 'FILE', help: `file holding the broker password (${PASSWORD_ENV} overrides)` },
-  'broker-ca': { type: 'string', value: 'FILE', help: 'PEM CA certificate to trust for mqtts://' },
-  'broker-cert': { type: 'string', value: 'FILE', help: 'PEM client certificate for mutual TLS' },
-  'broker-key': { type: 'string', value: 'FILE', help: 'PEM private key of --broker-cert' },
+  ...BROKER_AUTH_FLAGS,
   'topic-prefix': { type: 'string', value: 'PREFIX', help: `topic prefix (default ${DEFAULT_TOPIC_PREFIX})` },
   'client-id': { type: 'string', value: 'ID', help: 'MQTT client id (default: derived from the host name and --db, stable across restarts)' },
   'stale-after': { type: 'string', value: 'SECONDS', help: 'an online sensor silent this long is shown as stale (default 120)' },
@@ -33,29 +28,11 @@ export const COLLECT_FLAGS: FlagSpecs = {
 /** A flag value that cannot work; the message is one line for a person. */
 export class CollectOptionError extends Error {}
 
-type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>;
-
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  if (Array.isArray(v)) return v.at(-1);
-  return typeof v === 'string' ? v : undefined;
-}
-
-function num(flags: Flags, name: string, fallback: number, lo: number, hi: number): number {
-  const v = str(flags, name);
+function num(flags: FlagValues, name: string, fallback: number, lo: number, hi: number): number {
+  const v = stringFlag(flags, name);
   if (v === undefined) return fallback;
   if (!/^\d+(\.\d+)?$/.test(v) || Number(v) < lo || Number(v) > hi) throw new CollectOptionError(`--${name} must be a number from ${lo} to ${hi}, got "${v}"`);
   return Number(v);
-}
-
-function readSecret(file: string, flag: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CollectOptionError(`cannot read --${flag} ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and its permissions`);
-  }
-  return text.replace(/\r?\n$/, '');
 }
 
 /** HOST:PORT, [V6]:PORT. */
@@ -84,42 +61,42 @@ function topicWord(v: string, flag: string): string {
 }
 
 /** Options from parsed flags; `env` for the broker password variable. */
-export function collectOptionsFromFlags(flags: Flags, env: Readonly<Record<string, string | undefined>> = process.env): CollectorOptions {
-  const rawBroker = str(flags, 'broker');
-  const db = str(flags, 'db');
+export function collectOptionsFromFlags(flags: FlagValues, env: Readonly<Record<string, string | undefined>> = process.env): CollectorOptions {
+  const rawBroker = stringFlag(flags, 'broker');
+  const db = stringFlag(flags, 'db');
   if (rawBroker === undefined) throw new CollectOptionError('--broker URL is required (e.g. --broker mqtt://127.0.0.1:1883)');
   if (db === undefined) throw new CollectOptionError('--db FILE is required (e.g. --db /var/lib/picket/alerts.db)');
   const url = brokerUrl(rawBroker);
-  const { host, port } = parseHttpAddress(str(flags, 'http') ?? '127.0.0.1:8080');
-  const tokenFile = str(flags, 'token-file');
+  const { host, port } = parseHttpAddress(stringFlag(flags, 'http') ?? '127.0.0.1:8080');
+  const tokenFile = stringFlag(flags, 'token-file');
   let token: string | undefined;
   if (tokenFile !== undefined) {
-    token = readSecret(tokenFile, 'token-file');
+    token = readSecretFile(tokenFile, 'token-file', CollectOptionError);
     if (!/^[\x21-\x7e]{16,512}$/.test(token)) throw new CollectOptionError(`--token-file ${tokenFile} must hold one line of 16-512 printable characters without spaces (e.g. from: openssl rand -hex 24)`);
   }
   if (!isLoopbackHost(host) && token === undefined) {
     throw new CollectOptionError(`--http ${host}:${port} is reachable beyond this machine: give --token-file FILE (a secret of at least 16 characters) or use 127.0.0.1`);
   }
-  const version = str(flags, 'mqtt-version') ?? 'auto';
+  const version = stringFlag(flags, 'mqtt-version') ?? 'auto';
   let protocol: CollectorOptions['protocol'];
   if (version === 'auto') protocol = 'auto';
   else if (version === '5' || version === '5.0') protocol = 5;
   else if (version === '3.1.1' || version === '4') protocol = 4;
   else throw new CollectOptionError(`--mqtt-version "${version}" is not supported: use auto, 5 or 3.1.1`);
-  const prefix = str(flags, 'topic-prefix') ?? DEFAULT_TOPIC_PREFIX;
+  const prefix = stringFlag(flags, 'topic-prefix') ?? DEFAULT_TOPIC_PREFIX;
   if (!prefix || /[+#\u0000]/.test(prefix) || prefix.startsWith('/') || prefix.endsWith('/') || prefix.startsWith('$')) {
     throw new CollectOptionError(`--topic-prefix "${prefix}" is not usable: no wildcards, no leading $ or /, no trailing /`);
   }
   const dbPath = resolve(db);
   const clientId =
-    str(flags, 'client-id') ??
+    stringFlag(flags, 'client-id') ??
     `picket-collect-${hostname().replace(/[^\w.-]/g, '_').slice(0, 40)}-${createHash('sha256').update(dbPath).digest('hex').slice(0, 8)}`;
   const o: CollectorOptions = {
     brokerUrl: url,
     dbPath,
     httpHost: host,
     httpPort: port,
-    group: topicWord(str(flags, 'group') ?? 'picket-collectors', 'group'),
+    group: topicWord(stringFlag(flags, 'group') ?? 'picket-collectors', 'group'),
     topicPrefix: prefix,
     protocol,
     noShare: flags['no-share'] === true,
@@ -130,22 +107,6 @@ export function collectOptionsFromFlags(flags: Flags, env: Readonly<Record<strin
     retentionIntervalMs: 60_000,
   };
   if (token !== undefined) o.token = token;
-  const user = str(flags, 'broker-user');
-  if (user !== undefined) o.username = user;
-  const pwFile = str(flags, 'broker-password-file');
-  if (pwFile !== undefined) o.password = readSecret(pwFile, 'broker-password-file');
-  const envPw = env[PASSWORD_ENV];
-  if (envPw) o.password = envPw;
-  if (o.password !== undefined && o.username === undefined) throw new CollectOptionError('a broker password is set but no --broker-user: add --broker-user NAME');
-  for (const [flag, key] of [
-    ['broker-ca', 'caFile'],
-    ['broker-cert', 'certFile'],
-    ['broker-key', 'keyFile'],
-  ] as const) {
-    const v = str(flags, flag);
-    if (v !== undefined) o[key] = v;
-  }
-  if (!url.startsWith('mqtts:') && (o.caFile || o.certFile || o.keyFile)) throw new CollectOptionError('--broker-ca/--broker-cert/--broker-key need an mqtts:// broker URL');
-  if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new CollectOptionError('mutual TLS needs both --broker-cert and --broker-key');
+  applyBrokerAuth(o, url, flags, env, CollectOptionError);
   return o;
 }

@@ -53,17 +53,22 @@ export interface BrokerOptions {
 /** A broker setting that cannot work; the message is one line for a person. */
 export class BrokerConfigError extends Error {}
 
+/** Login and TLS flags of a broker connection: part of BROKER_FLAGS and of `picket collect`'s flags. */
+export const BROKER_AUTH_FLAGS = {
+  'broker-user': { type: 'string', value: 'NAME', help: 'broker user name' },
+  'broker-password-file': { type: 'string', value: 'FILE', help: `file holding the broker password (${PASSWORD_ENV} overrides)` },
+  'broker-ca': { type: 'string', value: 'FILE', help: 'PEM CA certificate to trust for mqtts://' },
+  'broker-cert': { type: 'string', value: 'FILE', help: 'PEM client certificate for mutual TLS' },
+  'broker-key': { type: 'string', value: 'FILE', help: 'PEM private key of --broker-cert' },
+} as const;
+
 /** Flag specs (agent/cli/args.ts shape) the CLI can merge into `replay` and `run`. */
 export const BROKER_FLAGS = {
   broker: { type: 'string', value: 'URL', help: 'publish alerts to this MQTT broker: mqtt://HOST:PORT or mqtts://HOST:PORT' },
   site: { type: 'string', value: 'NAME', help: 'site name in the topic (default: default)' },
   sensor: { type: 'string', value: 'ID', help: 'sensor id: topic level and MQTT client id (default: host name)' },
   'mqtt-version': { type: 'string', value: '5|3.1.1', help: 'MQTT protocol version (default 5)' },
-  'broker-user': { type: 'string', value: 'NAME', help: 'broker user name' },
-  'broker-password-file': { type: 'string', value: 'FILE', help: `file holding the broker password (${PASSWORD_ENV} overrides)` },
-  'broker-ca': { type: 'string', value: 'FILE', help: 'PEM CA certificate to trust for mqtts://' },
-  'broker-cert': { type: 'string', value: 'FILE', help: 'PEM client certificate for mutual TLS' },
-  'broker-key': { type: 'string', value: 'FILE', help: 'PEM private key of --broker-cert' },
+  ...BROKER_AUTH_FLAGS,
   'queue-dir': { type: 'string', value: 'DIR', help: 'durable alert queue directory (alerts survive restarts and broker outages)' },
   'topic-prefix': { type: 'string', value: 'PREFIX', help: `topic prefix (default ${DEFAULT_TOPIC_PREFIX})` },
 } as const;
@@ -71,7 +76,8 @@ export const BROKER_FLAGS = {
 /** Values as agent/cli/args.ts parses them (`ParsedArgs.flags`). */
 export type FlagValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
-function str(flags: FlagValues, name: string): string | undefined {
+/** The value of a string flag (the last one when repeated), or undefined. */
+export function stringFlag(flags: FlagValues, name: string): string | undefined {
   const v = flags[name];
   if (Array.isArray(v)) return v.at(-1);
   return typeof v === 'string' ? v : undefined;
@@ -109,13 +115,14 @@ function parseUrl(raw: string): string {
   return `${u.protocol}//${u.hostname}:${port}`;
 }
 
-function readPassword(file: string): string {
+/** The one-line secret in `file`, named by `--flag` in errors (thrown as `Err`). */
+export function readSecretFile(file: string, flag: string, Err: ConfigErrorClass): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new BrokerConfigError(`cannot read --broker-password-file ${file} (${code}): check the path and its permissions`);
+    throw new Err(`cannot read --${flag} ${file} (${code}): check the path and its permissions`);
   }
   // One line; a trailing newline from `echo pw > file` is not part of the password.
   return text.replace(/\r?\n$/, '');
@@ -172,52 +179,73 @@ export function brokerOptionsFromFlags(
   base: Partial<BrokerOptions> = {},
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): BrokerOptions | undefined {
-  const rawUrl = str(flags, 'broker') ?? base.url;
+  const rawUrl = stringFlag(flags, 'broker') ?? base.url;
   if (rawUrl === undefined) {
     const stray = ['site', 'sensor', 'mqtt-version', 'broker-user', 'broker-password-file', 'broker-ca', 'broker-cert', 'broker-key'].find(
-      (f) => str(flags, f) !== undefined,
+      (f) => stringFlag(flags, f) !== undefined,
     );
     if (stray) throw new BrokerConfigError(`--${stray} needs --broker URL`);
     return undefined;
   }
   const o: BrokerOptions = { ...defaultBrokerOptions(parseUrl(rawUrl)), ...stripUndefined(base) };
   o.url = parseUrl(rawUrl);
-  o.site = topicLevel(str(flags, 'site') ?? o.site, 'site');
-  o.sensorId = topicLevel(str(flags, 'sensor') ?? o.sensorId, 'sensor');
-  const prefix = str(flags, 'topic-prefix') ?? o.topicPrefix;
+  o.site = topicLevel(stringFlag(flags, 'site') ?? o.site, 'site');
+  o.sensorId = topicLevel(stringFlag(flags, 'sensor') ?? o.sensorId, 'sensor');
+  const prefix = stringFlag(flags, 'topic-prefix') ?? o.topicPrefix;
   if (!prefix || /[+#\u0000]/.test(prefix) || prefix.startsWith('/') || prefix.endsWith('/')) {
     throw new BrokerConfigError(`--topic-prefix "${prefix}" is not usable: no wildcards, no leading or trailing /`);
   }
   o.topicPrefix = prefix;
-  const version = str(flags, 'mqtt-version');
+  const version = stringFlag(flags, 'mqtt-version');
   if (version !== undefined) {
     if (version === '5' || version === '5.0') o.protocolVersion = 5;
     else if (version === '3.1.1' || version === '4') o.protocolVersion = 4;
     else throw new BrokerConfigError(`--mqtt-version "${version}" is not supported: use 5 or 3.1.1`);
   }
-  const user = str(flags, 'broker-user');
+  applyBrokerAuth(o, o.url, flags, env, BrokerConfigError);
+  const dir = stringFlag(flags, 'queue-dir');
+  if (dir !== undefined) o.queueDir = dir;
+  return o;
+}
+
+/** Login and TLS settings of a broker connection (BrokerOptions and the collector's options). */
+export interface BrokerAuth {
+  username?: string;
+  password?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** An error class for one-line configuration problems (BrokerConfigError, the collector's own). */
+export type ConfigErrorClass = new (message: string) => Error;
+
+/**
+ * Sets the login and TLS file settings of `o` from BROKER_AUTH_FLAGS and the password variable,
+ * over what `o` holds, and checks them for the broker at `url`: a password needs a user name, TLS
+ * files need mqtts://, a client certificate needs its key. Problems are thrown as `Err`.
+ */
+export function applyBrokerAuth(o: BrokerAuth, url: string, flags: FlagValues, env: Readonly<Record<string, string | undefined>>, Err: ConfigErrorClass): void {
+  const user = stringFlag(flags, 'broker-user');
   if (user !== undefined) o.username = user;
-  const pwFile = str(flags, 'broker-password-file');
-  if (pwFile !== undefined) o.password = readPassword(pwFile);
+  const pwFile = stringFlag(flags, 'broker-password-file');
+  if (pwFile !== undefined) o.password = readSecretFile(pwFile, 'broker-password-file', Err);
   const envPw = env[PASSWORD_ENV];
   if (envPw !== undefined && envPw !== '') o.password = envPw;
   if (o.password !== undefined && o.username === undefined) {
-    throw new BrokerConfigError('a broker password is set but no --broker-user: add --broker-user NAME');
+    throw new Err('a broker password is set but no --broker-user: add --broker-user NAME');
   }
   for (const [flag, key] of [['broker-ca', 'caFile'], ['broker-cert', 'certFile'], ['broker-key', 'keyFile']] as const) {
-    const v = str(flags, flag);
+    const v = stringFlag(flags, flag);
     if (v !== undefined) o[key] = v;
   }
-  const tls = o.url.startsWith('mqtts:');
+  const tls = url.startsWith('mqtts:');
   if (!tls && (o.caFile || o.certFile || o.keyFile)) {
-    throw new BrokerConfigError('--broker-ca/--broker-cert/--broker-key need an mqtts:// broker URL');
+    throw new Err('--broker-ca/--broker-cert/--broker-key need an mqtts:// broker URL');
   }
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
-    throw new BrokerConfigError('mutual TLS needs both --broker-cert and --broker-key');
+    throw new Err('mutual TLS needs both --broker-cert and --broker-key');
   }
-  const dir = str(flags, 'queue-dir');
-  if (dir !== undefined) o.queueDir = dir;
-  return o;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
