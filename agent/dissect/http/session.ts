@@ -55,6 +55,12 @@ export interface HttpTransaction {
   tsUs: number;
 }
 
+/**
+ * The empty request queue every session starts with and returns to. Never mutated: the first
+ * request replaces it with a one-entry array, and shift() is not called on an empty queue.
+ */
+const NO_PENDING: Pending[] = [];
+
 interface Pending {
   tx: HttpTransaction | undefined;
   head: boolean;
@@ -84,9 +90,10 @@ export class HttpSession implements StreamSink {
   private chars = 0;
   /** Requests with ambiguous message length (Content-Length + Transfer-Encoding, or conflicting lengths). */
   ambiguous = 0;
-  private pending: Pending[] = [];
+  private pending: Pending[] = NO_PENDING;
   /** Transaction whose body each direction is reading. */
-  private readonly open: [HttpTransaction | undefined, HttpTransaction | undefined] = [undefined, undefined];
+  private open0: HttpTransaction | undefined = undefined;
+  private open1: HttpTransaction | undefined = undefined;
   /** `upgrade` after 101, `connect` after a CONNECT 2xx: the rest is not HTTP/1.x. */
   tunnel: '' | 'upgrade' | 'connect' = '';
   /** Protocol named by the Upgrade header of an accepted 101 response. */
@@ -147,7 +154,7 @@ export class HttpSession implements StreamSink {
       this.ambiguous++;
     }
     const kept = this.keep(tx);
-    this.open[stream.dir] = kept;
+    this.setOpen(stream.dir, kept);
     const method = head.method.toUpperCase();
     if (this.pending.length < this.limits.pendingRequests) {
       const p: Pending = { tx: kept, head: method === 'HEAD', connect: method === 'CONNECT' };
@@ -178,7 +185,9 @@ export class HttpSession implements StreamSink {
     this.classes[cls]!++;
     const interim = status >= 100 && status < 200 && status !== 101;
     // Interim responses (100 Continue, 103 Early Hints) precede the final one for the same request.
-    const p = interim ? undefined : this.pending.shift();
+    const p = interim || this.pending.length === 0 ? undefined : this.pending.shift();
+    // An answered queue goes back to the shared empty list (idle flows hold no array of their own).
+    if (this.pending.length === 0) this.pending = NO_PENDING;
     let tx = p?.tx;
     if (!interim) {
       if (!p) tx = this.keep({ tsUs });
@@ -196,7 +205,7 @@ export class HttpSession implements StreamSink {
       }
       this.upgradeAsked = false;
     }
-    this.open[stream.dir] = interim ? undefined : tx;
+    this.setOpen(stream.dir, interim ? undefined : tx);
     if (this.ctx?.wantsEvents !== false) this.ctx?.emit('http.response', tsUs, {
       status,
       method: p?.tx?.method,
@@ -229,8 +238,8 @@ export class HttpSession implements StreamSink {
   }
 
   end(stream: Http1Stream, head: HttpHead, bodyBytes: number): void {
-    const tx = this.open[stream.dir];
-    this.open[stream.dir] = undefined;
+    const tx = stream.dir === 0 ? this.open0 : this.open1;
+    this.setOpen(stream.dir, undefined);
     if (!tx) return;
     if (head.kind === 'request') tx.requestBodyBytes = bodyBytes;
     else tx.responseBodyBytes = bodyBytes;
@@ -252,6 +261,12 @@ export class HttpSession implements StreamSink {
     s.gap();
   }
 
+  /** Transaction whose body direction `dir` is reading (two fields: no array per flow). */
+  private setOpen(dir: 0 | 1, tx: HttpTransaction | undefined): void {
+    if (dir === 0) this.open0 = tx;
+    else this.open1 = tx;
+  }
+
   private keep(tx: HttpTransaction): HttpTransaction | undefined {
     // Strings are what costs memory per flow: bound them as well as the count (the first is kept).
     const chars = (tx.uri?.length ?? 0) + (tx.host?.length ?? 0) + (tx.userAgent?.length ?? 0) + (tx.referer?.length ?? 0) + (tx.requestContentType?.length ?? 0) + (tx.upgrade?.length ?? 0);
@@ -271,7 +286,7 @@ export class HttpSession implements StreamSink {
   snapshot(): HttpTransaction[] {
     const out = this.transactions.map((tx) => ({ ...tx }));
     for (const s of this.streams) {
-      const tx = this.open[s.dir];
+      const tx = s.dir === 0 ? this.open0 : this.open1;
       if (!tx || !s.inBody) continue;
       const i = this.transactions.indexOf(tx);
       const copy = out[i];
