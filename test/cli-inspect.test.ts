@@ -2,20 +2,12 @@ import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { inspectCommand } from '../agent/cli/inspect.js';
+import { runCommand, type CommandRun } from './helpers/run-command.js';
 
 const C = '../shared/corpora';
 const CLI = 'dist/agent/cli/main.js';
 
-async function inspect(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await inspectCommand.run(argv, { stdout, stderr });
-  return { code, out, err };
-}
+const inspect = (argv: string[]): Promise<CommandRun> => runCommand(inspectCommand, argv);
 
 t.test('one ECS JSON object per flow, nested, with the issue-named fields', async (t) => {
   const { code, out, err } = await inspect([`${C}/ndpi/pcap/443-git.pcap`]);

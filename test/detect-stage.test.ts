@@ -1,10 +1,10 @@
 import t from 'tap';
-import { PassThrough } from 'node:stream';
 import { DetectStage } from '../agent/detect/detect-stage.js';
 import { DETECTORS } from '../agent/detect/registry.js';
 import type { AlertCandidate, DetectorFactory } from '../agent/detect/detector.js';
 import type { FlowRecord, DirectionSummary } from '../agent/flow/flow-record.js';
 import { inspectCommand } from '../agent/cli/inspect.js';
+import { runCommand } from './helpers/run-command.js';
 
 
 const T0 = 1_764_000_000_000_000;
@@ -151,11 +151,7 @@ t.test('grpc_abuse, brute_force (HTTP 401s) and dga from events resolved to flow
 });
 
 t.test('picket inspect --alerts prints final alerts as ECS JSON lines sorted by first time', async (t) => {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await inspectCommand.run(['../shared/corpora/ndpi/pcap/mining.pcapng', '../shared/corpora/attacks/stopddos/amp.UDP.snmp.src161.pcapng', '--alerts', '--quiet'], { stdout, stderr });
+  const { code, out } = await runCommand(inspectCommand, ['../shared/corpora/ndpi/pcap/mining.pcapng', '../shared/corpora/attacks/stopddos/amp.UDP.snmp.src161.pcapng', '--alerts', '--quiet']);
   t.equal(code, 0);
   const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
   t.ok(lines.length >= 5);

@@ -7,6 +7,7 @@ import { parseLabels, evaluate, formatEval, alertMatches, flowInAlert, type Flow
 import { rocAuc } from '../agent/detect/iforest/roc-auc.js';
 import type { Alert } from '../agent/alert/alert.js';
 import { evalCommand } from '../agent/cli/eval.js';
+import { runCommand } from './helpers/run-command.js';
 import { UsageError } from '../agent/cli/args.js';
 import { DETECTORS } from '../agent/detect/registry.js';
 
@@ -98,10 +99,7 @@ t.test('picket eval on a real capture with a label for its flood', async (t) => 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // amp.UDP.snmp.src161.pcapng: a 23 ms SNMP reflection flood at 10.10.10.10.
   writeFileSync(join(dir, 'l.csv'), 'start,end,src_ip,dst_ip,label,mitre\n0,2000000000,,10.10.10.10,reflection,T1498\n');
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await evalCommand.run(['../shared/corpora/attacks/stopddos/amp.UDP.snmp.src161.pcapng', '--labels', join(dir, 'l.csv'), '--json', '--quiet'], { stdout, stderr: new PassThrough() });
+  const { code, out } = await runCommand(evalCommand, ['../shared/corpora/attacks/stopddos/amp.UDP.snmp.src161.pcapng', '--labels', join(dir, 'l.csv'), '--json', '--quiet']);
   t.equal(code, 0);
   const r = JSON.parse(out) as ReturnType<typeof evaluate>;
   t.match(r.classes[0], { label: 'reflection', windows: 1, detected: 1, recall: 1, detectedByTechnique: 1, detectors: ['ddos'] });
