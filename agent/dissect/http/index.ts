@@ -53,18 +53,19 @@ export const httpDissector: Dissector<HttpSession, HttpMeta> = {
     state.gap(dir);
     return Verdict.More;
   },
-  finish(state) {
+  finish(state, record) {
     if (state.requests === 0 && state.responses === 0) return undefined;
     const statusClasses: Record<string, number> = {};
-    STATUS_CLASSES.forEach((name, i) => {
+    for (let i = 0; i < STATUS_CLASSES.length; i++) {
       const n = state.classes[i]!;
-      if (n > 0) statusClasses[name] = n;
-    });
+      if (n > 0) statusClasses[STATUS_CLASSES[i]!] = n;
+    }
     const meta: HttpMeta = {
       requests: state.requests,
       responses: state.responses,
       statusClasses,
-      transactions: state.snapshot(),
+      // The final record may take the session's transactions as they are: nothing follows.
+      transactions: state.snapshot(record.partial),
       transactionsDropped: state.dropped,
     };
     if (state.tunnel) meta.tunnel = state.tunnel;

@@ -282,9 +282,13 @@ export class HttpSession implements StreamSink {
     return tx;
   }
 
-  /** Copies of the kept transactions, with the body bytes seen so far for messages still open. */
-  snapshot(): HttpTransaction[] {
-    const out = this.transactions.map((tx) => ({ ...tx }));
+  /**
+   * The kept transactions, with the body bytes seen so far for messages still open: copies for
+   * an interim record (the flow goes on and must not change it), the session's own objects for
+   * the final one (`copy` false; the session is dropped right after).
+   */
+  snapshot(copy = true): HttpTransaction[] {
+    const out = copy ? this.transactions.map((tx) => ({ ...tx })) : this.transactions;
     for (const s of this.streams) {
       const tx = s.dir === 0 ? this.open0 : this.open1;
       if (!tx || !s.inBody) continue;

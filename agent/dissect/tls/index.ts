@@ -369,14 +369,16 @@ export const tlsDissector: Dissector<TlsState, TlsMeta> = {
     ctx.count('gap');
     return verdict(s);
   },
-  finish(s) {
+  finish(s, record) {
     // Without a hello (mid-stream capture): two records in a row, or one record that ended
     // exactly where the direction's bytes did, with nothing malformed after.
     const framed = (st: RecordStream): boolean => st.records >= 2 || (st.completeRecords >= 1 && st.stopped !== 'malformed');
     const recognised = s.clientHello || s.serverHello || framed(s.streams[0]) || framed(s.streams[1]);
     if (!recognised) return undefined;
-    // A copy: interim records must not change when the flow goes on.
-    const m: TlsMeta = { ...s.meta, alerts: [...s.meta.alerts], records: [s.streams[0].records, s.streams[1].records] };
+    // A copy for an interim record (the flow goes on and must not change it); the final record
+    // takes the state's own metadata, as nothing follows.
+    const m: TlsMeta = record.partial ? { ...s.meta, alerts: [...s.meta.alerts] } : s.meta;
+    m.records = [s.streams[0].records, s.streams[1].records];
     m.established = isEstablished(s);
     return m;
   },
