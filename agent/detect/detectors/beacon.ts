@@ -215,12 +215,7 @@ class Beacon implements Detector {
   }
 
   state() {
-    return {
-      entries: this.pairs.size,
-      capacity: this.cfg.maxPairs,
-      evictions: this.pairs.evictions,
-      bytes: this.pairs.size * (16 * this.cfg.maxSamples + 300),
-    };
+    return this.pairs.state(16 * this.cfg.maxSamples + 300);
   }
 }
 

@@ -154,7 +154,7 @@ class BruteForce implements Detector {
   }
 
   state() {
-    return { entries: this.targets.size, capacity: this.cfg.maxPairs, evictions: this.targets.evictions, bytes: this.targets.size * (64 * 8 + 300) };
+    return this.targets.state(64 * 8 + 300);
   }
 }
 

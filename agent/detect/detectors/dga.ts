@@ -144,9 +144,7 @@ class Dga implements Detector {
   }
 
   state() {
-    let bytes = 0;
-    for (const c of this.clients.values()) bytes += 300 + c.domains.size * 80;
-    return { entries: this.clients.size, capacity: this.cfg.maxClients, evictions: this.clients.evictions, bytes };
+    return this.clients.state((c) => 300 + c.domains.size * 80);
   }
 }
 

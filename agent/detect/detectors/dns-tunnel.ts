@@ -217,9 +217,7 @@ class DnsTunnel implements Detector {
   }
 
   state() {
-    let bytes = 0;
-    for (const d of this.domains.values()) bytes += 400 + d.unique.size * 16;
-    return { entries: this.domains.size, capacity: this.cfg.maxDomains, evictions: this.domains.evictions, bytes };
+    return this.domains.state((d) => 400 + d.unique.size * 16);
   }
 }
 

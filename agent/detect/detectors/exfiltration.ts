@@ -154,7 +154,7 @@ class Exfiltration implements Detector {
   }
 
   state() {
-    return { entries: this.pairs.size, capacity: this.cfg.maxPairs, evictions: this.pairs.evictions, bytes: this.pairs.size * 350 };
+    return this.pairs.state(350);
   }
 }
 

@@ -125,9 +125,7 @@ class GrpcAbuse implements Detector {
   }
 
   state() {
-    let bytes = 0;
-    for (const p of this.pairs.values()) bytes += 400 + p.methods.size * 80;
-    return { entries: this.pairs.size, capacity: this.cfg.maxPairs, evictions: this.pairs.evictions, bytes };
+    return this.pairs.state((p) => 400 + p.methods.size * 80);
   }
 }
 

@@ -123,9 +123,7 @@ class LateralMovement implements Detector {
   }
 
   state() {
-    let bytes = 0;
-    for (const s of this.sources.values()) bytes += 300 + s.hosts.size * 60;
-    return { entries: this.sources.size, capacity: this.cfg.maxSources, evictions: this.sources.evictions, bytes };
+    return this.sources.state((s) => 300 + s.hosts.size * 60);
   }
 }
 

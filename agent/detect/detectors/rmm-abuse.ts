@@ -106,7 +106,7 @@ class RmmAbuse implements Detector {
   }
 
   state() {
-    return { entries: this.fanout.size, capacity: this.cfg.maxSources, evictions: this.fanout.evictions, bytes: this.fanout.size * 400 };
+    return this.fanout.state(400);
   }
 }
 

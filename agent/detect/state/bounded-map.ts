@@ -3,6 +3,8 @@
  * insertion order, so re-inserting on access keeps the oldest entry first). Evictions are
  * counted: a detector that keeps evicting is undersized, and the operator should see it.
  */
+import type { DetectorState } from '../detector.js';
+
 export class BoundedMap<K, V> {
   private readonly map = new Map<K, V>();
   /** Entries dropped to stay within `capacity`. */
@@ -72,5 +74,16 @@ export class BoundedMap<K, V> {
       n++;
     }
     return n;
+  }
+
+  /**
+   * The map as a detector reports its state: entries, capacity, evictions, and approximate bytes,
+   * either a fixed size per entry or each value's estimate summed.
+   */
+  state(bytes: number | ((value: V) => number)): DetectorState {
+    let total = 0;
+    if (typeof bytes === 'number') total = this.map.size * bytes;
+    else for (const v of this.map.values()) total += bytes(v);
+    return { entries: this.map.size, capacity: this.capacity, evictions: this.evictions, bytes: total };
   }
 }
