@@ -86,6 +86,9 @@ export class DissectStage implements FlowObserver {
   private readonly all: readonly AnyDissector[];
   /** Scratch list of the claims one probe() makes. */
   private readonly added: Claim[] = [];
+  private lastDissector = '';
+  private lastKind = '';
+  private lastKey = '';
   /** Counter keys by dissector and kind, so counting builds no string per call. */
   private readonly keys = new Map<string, Map<string, string>>();
 
@@ -98,6 +101,12 @@ export class DissectStage implements FlowObserver {
   }
 
   bump(dissector: string, kind: string): void {
+    // A limit that hits tends to hit on every message of a flow: the same two (literal) strings
+    // again, so one identity check skips the lookups.
+    if (dissector === this.lastDissector && kind === this.lastKind) {
+      this.counters.set(this.lastKey, (this.counters.get(this.lastKey) ?? 0) + 1);
+      return;
+    }
     let byKind = this.keys.get(dissector);
     if (!byKind) this.keys.set(dissector, (byKind = new Map()));
     let key = byKind.get(kind);
@@ -106,6 +115,9 @@ export class DissectStage implements FlowObserver {
       // Kinds are a small fixed vocabulary; the cap only guards against a dissector that makes them up.
       if (byKind.size < 1024) byKind.set(kind, key);
     }
+    this.lastDissector = dissector;
+    this.lastKind = kind;
+    this.lastKey = key;
     this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
   }
 
