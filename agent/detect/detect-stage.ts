@@ -15,7 +15,7 @@ import type { Direction, FlowObserver } from '../flow/flow-observer.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import type { FlowTable } from '../flow/flow-table.js';
 import type { DissectEvent } from '../dissect/dissector.js';
-import { ipv4ToString, ipv6ToString } from '../util/ip-format.js';
+import { wordsToString } from '../util/ip-format.js';
 import { ZoneMap, type ZoneConfig } from '../util/zones.js';
 import type {
   AlertCandidate, AnyDetectorFactory, CandidateSink, DetectContext, Detector, DetectorState, FlowFacts,
@@ -344,10 +344,8 @@ export class DetectStage implements FlowObserver {
     if (version === 0) return undefined;
     const a = this.addrs;
     const b = id * 8;
-    const text = (o: number): string =>
-      version === 4 ? ipv4ToString(a[b + o]!) : ipv6ToString(a[b + o]!, a[b + o + 1]!, a[b + o + 2]!, a[b + o + 3]!);
-    const clientIp = text(0);
-    const serverIp = text(4);
+    const clientIp = wordsToString(version, a, b);
+    const serverIp = wordsToString(version, a, b + 4);
     const f: FlowFacts = {
       uid,
       protocol: flow.protocol,

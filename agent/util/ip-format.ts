@@ -30,6 +30,11 @@ export function ipv6ToString(w0: number, w1: number, w2: number, w3: number): st
   return `${head}::${tail}`;
 }
 
+/** Text of an address held as words from `at` (one word for IPv4, four for IPv6). */
+export function wordsToString(version: number, w: ArrayLike<number>, at = 0): string {
+  return version === 4 ? ipv4ToString(w[at]! >>> 0) : ipv6ToString(w[at]!, w[at + 1]!, w[at + 2]!, w[at + 3]!);
+}
+
 /** Network-order bytes of an address held as words (4 bytes for IPv4, 16 for IPv6). */
 export function wordsToBytes(version: number, w: ArrayLike<number>, at = 0): Uint8Array {
   const n = version === 4 ? 1 : 4;

@@ -19,7 +19,7 @@ import type { DecodedPacket } from '../../decode/decoded-packet.js';
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_SYN } from '../../decode/decoded-packet.js';
 import type { Flow } from '../../flow/flow.js';
 import type { Direction } from '../../flow/flow-observer.js';
-import { ipv4ToString, ipv6ToString } from '../../util/ip-format.js';
+import { wordsToString } from '../../util/ip-format.js';
 import type { DetectContext, Detector, DetectorFactory } from '../detector.js';
 import { HllSlab } from '../state/hll.js';
 import { SlotTable, mix32 } from '../state/slot-table.js';
@@ -212,6 +212,16 @@ class Ddos implements Detector {
   }
 
   private init(i: number, second: number): void {
+    this.startSecond(i, second);
+    this.basePps[i] = 0;
+    this.baseBps[i] = 0;
+    this.baseSyn[i] = 0;
+    this.inAttack[i] = 0;
+    this.peakPps[i] = 0;
+  }
+
+  /** Empties the running bucket of target i for `second`; baselines and attack state stay. */
+  private startSecond(i: number, second: number): void {
     this.sec[i] = second;
     this.pkts[i] = 0;
     this.bytes[i] = 0;
@@ -220,11 +230,6 @@ class Ddos implements Detector {
     this.reflected[i] = 0;
     this.synVote[i] = 0;
     this.pktVote[i] = 0;
-    this.basePps[i] = 0;
-    this.baseBps[i] = 0;
-    this.baseSyn[i] = 0;
-    this.inAttack[i] = 0;
-    this.peakPps[i] = 0;
     this.srcHll.reset(i);
     this.portHll.reset(i);
   }
@@ -246,16 +251,7 @@ class Ddos implements Detector {
       this.baseSyn[i]! *= decay;
       if (this.inAttack[i] === 1 && idle >= 5) this.inAttack[i] = 0;
     }
-    this.sec[i] = second;
-    this.pkts[i] = 0;
-    this.bytes[i] = 0;
-    this.flows[i] = 0;
-    this.syns[i] = 0;
-    this.reflected[i] = 0;
-    this.synVote[i] = 0;
-    this.pktVote[i] = 0;
-    this.srcHll.reset(i);
-    this.portHll.reset(i);
+    this.startSecond(i, second);
   }
 
   /** Judges the running bucket scaled to `seconds` of traffic; returns true when it is an attack second. */
@@ -309,10 +305,8 @@ class Ddos implements Detector {
   private emit(i: number, ts: number, synFlood: boolean, pps: number, synps: number, sources: number, fps: number): void {
     this.t.keyOf(i, this.key);
     const ver = this.key[4]!;
-    const text = (w: ArrayLike<number>, at: number): string =>
-      ver === 4 ? ipv4ToString(w[at]! >>> 0) : ipv6ToString(w[at]!, w[at + 1]!, w[at + 2]!, w[at + 3]!);
-    const victim = text(this.key, 0);
-    const sample = text(this.sample, i * 4);
+    const victim = wordsToString(ver, this.key, 0);
+    const sample = wordsToString(ver, this.sample, i * 4);
     this.lastKindSyn[i] = synFlood ? 1 : 0;
     const reflection = !synFlood && (this.reflected[i]! >= 0.5 * this.pkts[i]! || this.lastReflect[i] === 1);
     this.lastReflect[i] = reflection ? 1 : 0;

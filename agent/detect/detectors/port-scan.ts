@@ -14,7 +14,7 @@ import type { Flow } from '../../flow/flow.js';
 import { T_HANDSHAKE } from '../../flow/flow.js';
 import type { Direction } from '../../flow/flow-observer.js';
 import type { FlowRecord } from '../../flow/flow-record.js';
-import { ipv4ToString, ipv6ToString } from '../../util/ip-format.js';
+import { wordsToString } from '../../util/ip-format.js';
 import { isGroupAddress, parseIp } from '../../util/zones.js';
 import type { DetectContext, Detector, DetectorFactory } from '../detector.js';
 import { HllSlab } from '../state/hll.js';
@@ -100,10 +100,6 @@ class Windows {
   get bytes(): number {
     return this.n * (8 * 5 + 4 * 4 + 16 + 2) + this.hll.bytes;
   }
-}
-
-function ipText(version: number, w: ArrayLike<number>, at: number): string {
-  return version === 4 ? ipv4ToString(w[at]! >>> 0) : ipv6ToString(w[at]!, w[at + 1]!, w[at + 2]!, w[at + 3]!);
 }
 
 function protoName(p: number): string {
@@ -318,8 +314,8 @@ class PortScan implements Detector {
     (kind === 'vertical' ? this.v : this.h).pin(i, true);
     w.emittedUs[i] = ts;
     w.emittedAttempts[i] = attempts;
-    const src = ipText(ver, this.scratch, 0);
-    const dst = ipText(ver, w.dst, i * 4);
+    const src = wordsToString(ver, this.scratch, 0);
+    const dst = wordsToString(ver, w.dst, i * 4);
     const zones = this.ctx.zones;
     const ended = w.ended[i]!;
     const failed = w.failed[i]!;
