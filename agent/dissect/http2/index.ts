@@ -1,5 +1,4 @@
 import { Verdict, type Dissector } from '../dissector.js';
-import { containsCi, indexOfBytes, lit } from '../http/ascii.js';
 import { isHttp1Start } from '../http/index.js';
 import { http2Ecs, type GrpcCall, type Http2Meta, type Http2Request } from './ecs.js';
 import { FRAME_NAMES } from './frame-reader.js';
@@ -8,8 +7,6 @@ import { HTTP2_LIMITS, Http2Session, PREFACE, type H2Stream } from './session.js
 
 export type { GrpcCall, Http2Meta, Http2Request } from './ecs.js';
 
-const HEAD_END = lit('\r\n\r\n');
-const H2C = lit('h2c');
 
 /**
  * Could this first payload open cleartext HTTP/2? The client preface (or its start), an HTTP/1.x
@@ -24,16 +21,27 @@ export function probeHttp2(buf: Uint8Array, off: number, len: number): boolean {
     for (let i = 0; i < n && ok; i++) ok = buf[off + i] === PREFACE[i];
     if (ok) return true;
   }
-  if (isHttp1Start(buf, off, len)) {
-    // Only the head can ask for h2c: a response segment often carries ~1.4 KB of body after it.
-    const headEnd = indexOfBytes(buf, off, end, HEAD_END);
-    if (headEnd < 0) return true;
-    return containsCi(buf, off, headEnd, H2C);
-  }
+  if (isHttp1Start(buf, off, len)) return headMentionsH2c(buf, off, end);
   if (len < 9) return false;
   const length = (buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!;
   const stream = (buf[off + 5]! << 24) | (buf[off + 6]! << 16) | (buf[off + 7]! << 8) | buf[off + 8]!;
   return buf[off + 3] === 4 && buf[off + 4] === 0 && stream === 0 && length % 6 === 0 && length <= 96 && 9 + length <= len;
+}
+
+/**
+ * True when the head in `buf[off, end)` mentions `h2c` (any case) or continues past `end`. One
+ * pass that stops at the blank line: only the head can ask for h2c, and this probe runs on the
+ * first segment of every HTTP/1.x flow, often ~1.4 KB of response body after the head.
+ */
+function headMentionsH2c(buf: Uint8Array, off: number, end: number): boolean {
+  let h2c = false;
+  for (let i = off; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x0d) {
+      if (i + 3 < end && buf[i + 1] === 0x0a && buf[i + 2] === 0x0d && buf[i + 3] === 0x0a) return h2c;
+    } else if ((c | 0x20) === 0x68 && i + 2 < end && buf[i + 1] === 0x32 && (buf[i + 2]! | 0x20) === 0x63) h2c = true;
+  }
+  return true; // the head continues in a later segment
 }
 
 const SETTING_NAMES: Record<number, string> = {
