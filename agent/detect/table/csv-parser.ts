@@ -94,13 +94,7 @@ export class CsvParser {
           continue;
         case State.Unquoted:
           if (c === COMMA || c === LF || c === CR) {
-            this.endField(this.take(chunk, start, i));
-            if (c !== COMMA) {
-              this.endRecord();
-              this.state = c === CR ? State.AfterCr : State.FieldStart;
-            } else {
-              this.state = State.FieldStart;
-            }
+            this.endFieldAt(this.take(chunk, start, i), c);
             start = i + 1;
           }
           i++;
@@ -118,13 +112,7 @@ export class CsvParser {
             this.state = State.Quoted;
             start = i + 1;
           } else if (c === COMMA || c === LF || c === CR) {
-            this.endField(this.take(chunk, i, i));
-            if (c !== COMMA) {
-              this.endRecord();
-              this.state = c === CR ? State.AfterCr : State.FieldStart;
-            } else {
-              this.state = State.FieldStart;
-            }
+            this.endFieldAt(this.take(chunk, i, i), c);
             start = i + 1;
           } else {
             // Text after a closing quote (`"ab"c`): keep it, as most readers do.
@@ -192,6 +180,17 @@ export class CsvParser {
       return;
     }
     this.fields.push(text);
+  }
+
+  /** Ends a field at separator `c`: a comma starts the next field, LF or CR also ends the record. */
+  private endFieldAt(text: string, c: number): void {
+    this.endField(text);
+    if (c !== COMMA) {
+      this.endRecord();
+      this.state = c === CR ? State.AfterCr : State.FieldStart;
+    } else {
+      this.state = State.FieldStart;
+    }
   }
 
   private endRecord(): void {
