@@ -124,7 +124,7 @@ export class TemplateSetParser {
 
   /** NetFlow v9 template FlowSet (id 0) body (RFC 3954 §5.2). */
   v9Templates(b: Uint8Array, p: number, end: number, sink: TemplateSink): void {
-    const t = this.t;
+    // Each pass consumes ≥ 4 bytes, so the loop ends within (end - p) / 4 passes.
     while (end - p >= 4) {
       const id = u16(b, p);
       const count = u16(b, p + 2);
@@ -134,35 +134,14 @@ export class TemplateSetParser {
         countError(this.c, NetflowError.badTemplateId);
         return;
       }
-      if (count === 0) {
-        countError(this.c, NetflowError.templateNoFields);
-        continue;
-      }
-      if (count > this.maxFields) {
-        countError(this.c, NetflowError.templateTooManyFields);
-        return;
-      }
-      if (end - p < count * 4) {
-        countError(this.c, NetflowError.truncatedTemplate);
-        return;
-      }
-      for (let i = 0; i < count; i++) {
-        t.ids[i] = u16(b, p);
-        t.lengths[i] = u16(b, p + 2);
-        t.pens[i] = 0;
-        p += 4;
-      }
-      t.id = id;
-      t.isOptions = false;
-      t.scopeCount = 0;
-      t.count = count;
-      sink.template(t);
+      p = this.v9Fields(b, p, end, id, count, false, 0, sink);
+      if (p < 0) return;
     }
   }
 
   /** NetFlow v9 options template FlowSet (id 1) body (RFC 3954 §6.1): lengths are in bytes. */
   v9Options(b: Uint8Array, p: number, end: number, sink: TemplateSink): void {
-    const t = this.t;
+    // Each pass consumes ≥ 6 bytes, so the loop ends within (end - p) / 6 passes.
     while (end - p >= 6) {
       const id = u16(b, p);
       const scopeBytes = u16(b, p + 2);
@@ -178,30 +157,41 @@ export class TemplateSetParser {
         return;
       }
       const scope = scopeBytes / 4;
-      const count = scope + optionBytes / 4;
-      if (count === 0) {
-        countError(this.c, NetflowError.templateNoFields);
-        continue;
-      }
-      if (count > this.maxFields) {
-        countError(this.c, NetflowError.templateTooManyFields);
-        return;
-      }
-      if (end - p < count * 4) {
-        countError(this.c, NetflowError.truncatedTemplate);
-        return;
-      }
-      for (let i = 0; i < count; i++) {
-        t.ids[i] = u16(b, p);
-        t.lengths[i] = u16(b, p + 2);
-        t.pens[i] = 0;
-        p += 4;
-      }
-      t.id = id;
-      t.isOptions = true;
-      t.scopeCount = scope;
-      t.count = count;
-      sink.template(t);
+      p = this.v9Fields(b, p, end, id, scope + optionBytes / 4, true, scope, sink);
+      if (p < 0) return;
     }
+  }
+
+  /**
+   * The `count` field specifiers (type, length) at `p` of a v9 template or options template: hands
+   * the template to the sink and returns the offset after them, the same offset for a template
+   * without fields (counted, skipped), or -1 when the rest of the FlowSet cannot be trusted.
+   */
+  private v9Fields(b: Uint8Array, p: number, end: number, id: number, count: number, isOptions: boolean, scope: number, sink: TemplateSink): number {
+    if (count === 0) {
+      countError(this.c, NetflowError.templateNoFields);
+      return p;
+    }
+    if (count > this.maxFields) {
+      countError(this.c, NetflowError.templateTooManyFields);
+      return -1;
+    }
+    if (end - p < count * 4) {
+      countError(this.c, NetflowError.truncatedTemplate);
+      return -1;
+    }
+    const t = this.t;
+    for (let i = 0; i < count; i++) {
+      t.ids[i] = u16(b, p);
+      t.lengths[i] = u16(b, p + 2);
+      t.pens[i] = 0;
+      p += 4;
+    }
+    t.id = id;
+    t.isOptions = isOptions;
+    t.scopeCount = scope;
+    t.count = count;
+    sink.template(t);
+    return p;
   }
 }
