@@ -10,7 +10,8 @@
  * any problem refuses the whole file with one line, and the caller starts learning from scratch.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { newHostState, type HostBaselines, type HostState } from './host-baselines.js';
 
 export const BASELINE_MAGIC = 'PICKETHB';
@@ -163,14 +164,7 @@ export function decodeBaselines(bytes: Uint8Array, hb: HostBaselines, path = 'ho
 
 /** Writes atomically (temporary file + rename), so a crash never leaves half a file. */
 export async function saveBaselines(path: string, hb: HostBaselines): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, encodeBaselines(hb));
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(path, encodeBaselines(hb));
 }
 
 /**

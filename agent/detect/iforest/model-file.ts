@@ -22,7 +22,8 @@
  * with the real length, and failures come back as values with a one-line message, never thrown.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, stat, writeFile, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { ParseFailure } from '../../util/result.js';
 import { IsolationForest, type ForestParams } from './forest.js';
 import { schemaHash, schemaMismatch, schemaProblem, type FeatureSchema } from './schema.js';
@@ -244,14 +245,7 @@ export function decodeModel(bytes: Uint8Array, expected?: FeatureSchema): ModelL
 
 /** Writes the model atomically (temporary file + rename), so a crash never leaves half a model. */
 export async function saveModel(path: string, model: IsolationForest): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, encodeModel(model));
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(path, encodeModel(model));
 }
 
 /** Reads and decodes a model file; never throws (I/O errors come back as a failure with a message). */
