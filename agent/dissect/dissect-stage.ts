@@ -247,7 +247,10 @@ function claimOf(claims: readonly Claim[], index: number): Claim | undefined {
 
 /** Merges `src` into `dst` recursively (objects only; arrays and values from src win). */
 export function deepMerge(dst: Record<string, unknown>, src: Record<string, unknown>): Record<string, unknown> {
-  for (const [k, v] of Object.entries(src)) {
+  // for-in over own keys (ECS objects are plain literals): no entries array per level and record.
+  for (const k in src) {
+    if (!Object.prototype.hasOwnProperty.call(src, k)) continue;
+    const v = src[k];
     const cur = dst[k];
     if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) {
       deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>);

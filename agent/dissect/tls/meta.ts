@@ -116,27 +116,52 @@ export function emptyMeta(): TlsMeta {
   };
 }
 
+/** Last texts made per slot: certificate times repeat (one server chain, many flows). */
+const ISO_SLOTS = 256;
+const isoKeys = new Float64Array(ISO_SLOTS).fill(NaN);
+const isoTexts: Array<string | undefined> = new Array<string | undefined>(ISO_SLOTS).fill(undefined);
+
 function iso(us: number | undefined): string | undefined {
   if (us === undefined) return undefined;
+  const slot = (us / 1e6) & (ISO_SLOTS - 1);
+  if (isoKeys[slot] === us) return isoTexts[slot];
   const d = new Date(us / 1000);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  const text = Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  isoKeys[slot] = us;
+  isoTexts[slot] = text;
+  return text;
 }
 
-/** Drops undefined values so ECS output has no empty keys. */
-function compact(o: Record<string, unknown>): Record<string, unknown> {
-  for (const k of Object.keys(o)) {
-    const v = o[k];
-    if (v === undefined) delete o[k];
-    else if (v && typeof v === 'object' && !Array.isArray(v)) {
-      compact(v as Record<string, unknown>);
-      if (Object.keys(v).length === 0) delete o[k];
+/**
+ * A copy of `o` without undefined values and without nested objects left empty, so ECS output
+ * has no empty keys. Builds new objects (same key order) rather than deleting keys: deletes put
+ * objects in V8's slow dictionary mode, and JSON.stringify of this record was then as costly
+ * as building it.
+ */
+function compact(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const k in o) {
+    let v = o[k];
+    if (v === undefined) continue;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      v = compact(v as Record<string, unknown>);
+      if (v === undefined) continue;
     }
+    (out ??= {})[k] = v;
   }
-  return o;
+  return out;
 }
+
+const HEX4: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function hexList(values: number[]): string[] {
-  return values.map((v) => `0x${v.toString(16).padStart(4, '0')}`);
+  const out = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    // Values are u16; anything wider (never from the parsers) keeps the generic form.
+    out[i] = v >= 0 && v <= 0xffff ? `0x${HEX4[v >> 8]}${HEX4[v & 0xff]}` : `0x${v.toString(16).padStart(4, '0')}`;
+  }
+  return out;
 }
 
 /** ECS `x509.*` of one certificate. */
@@ -165,7 +190,7 @@ function x509Ecs(leaf: TlsCertificate | undefined): Record<string, unknown> | un
 export function tlsEcs(m: TlsMeta): Record<string, unknown> {
   const leaf = m.serverCertificates[0];
   const cleaf = m.clientCertificates[0];
-  return compact({
+  const out = compact({
     tls: {
       version: m.version,
       version_protocol: m.versionProtocol,
@@ -218,4 +243,5 @@ export function tlsEcs(m: TlsMeta): Record<string, unknown> {
       },
     },
   });
+  return out ?? {};
 }
