@@ -135,16 +135,16 @@ function scan(side: Side, buf: Uint8Array, off: number, len: number): boolean {
 }
 
 /** Evaluates the head signatures of one side on `head` (its first bytes) and records its markers. */
-function evaluateHead(s: RmmState, dir: Direction, head: Uint8Array, n: number, ctx: DissectContext): string | undefined {
+function evaluateHead(s: RmmState, dir: Direction, head: Uint8Array, at: number, n: number, ctx: DissectContext): string | undefined {
   const h = s.sides[dir];
   h.headDone = true;
-  h.tls = tlsHead(head, n);
-  h.teamviewer = teamviewerTcpHead(head, n);
+  h.tls = tlsHead(head, at, n);
+  h.teamviewer = teamviewerTcpHead(head, at, n);
   h.head = null;
-  if (rdpHead(head, n)) return 'rdp-x224';
-  if (vncHead(head, n)) return 'vnc-rfb';
-  if (nomachineHead(head, n)) return 'nomachine-nx';
-  if (radminHead(head, n)) return 'radmin-handshake';
+  if (rdpHead(head, at, n)) return 'rdp-x224';
+  if (vncHead(head, at, n)) return 'vnc-rfb';
+  if (nomachineHead(head, at, n)) return 'nomachine-nx';
+  if (radminHead(head, at, n)) return 'radmin-handshake';
   return teamviewerPair(s, dir, ctx);
 }
 
@@ -160,9 +160,13 @@ function tcpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, l
   const side = s.sides[dir];
   if (!side.headDone) {
     // Head signatures are prefix tests: evaluate once HEAD_BYTES are there (short streams: in finish()).
+    // The head is tested in place when the first chunk holds it (the usual case), else gathered.
     let head: Uint8Array | undefined;
-    if (side.headLen === 0 && len >= HEAD_BYTES) head = byteView(buf, off, off + HEAD_BYTES);
-    else {
+    let at = 0;
+    if (side.headLen === 0 && len >= HEAD_BYTES) {
+      head = buf;
+      at = off;
+    } else {
       side.head ??= new Uint8Array(HEAD_BYTES);
       const n = Math.min(HEAD_BYTES - side.headLen, len);
       side.head.set(byteView(buf, off, off + n), side.headLen);
@@ -171,7 +175,7 @@ function tcpPayload(s: RmmState, dir: Direction, buf: Uint8Array, off: number, l
     }
     if (head) {
       side.headLen = HEAD_BYTES;
-      s.payload ??= evaluateHead(s, dir, head, HEAD_BYTES, ctx);
+      s.payload ??= evaluateHead(s, dir, head, at, HEAD_BYTES, ctx);
       // TeamViewer needs both heads: re-check the other side once this one is known.
       const other: Direction = dir === 0 ? 1 : 0;
       if (!s.payload && s.sides[other].headDone) s.payload = teamviewerPair(s, other, ctx);
@@ -350,7 +354,7 @@ export const rmmDissector: Dissector<RmmState, RmmMeta> = {
     // Heads shorter than HEAD_BYTES that were never evaluated (short flows).
     for (const dir of [0, 1] as const) {
       const side = s.sides[dir];
-      if (!s.udp && !side.headDone && side.headLen > 0) s.payload ??= evaluateHead(s, dir, side.head ?? EMPTY, side.headLen, ctx);
+      if (!s.udp && !side.headDone && side.headLen > 0) s.payload ??= evaluateHead(s, dir, side.head ?? EMPTY, 0, side.headLen, ctx);
     }
     const signals = collect(s, record);
     const best = signals[0];
