@@ -95,6 +95,6 @@ const results = await Promise.all([
   httpRequests(Math.round(3000 * scale), true, small, 8),
   httpRequests(Math.round(40 * scale), false, ['/large.bin'], 2),
   dns(Math.round(40000 * scale)),
-  udpStream(Math.round(300000 * scale), 172, 5004),
+  udpStream(Math.round(350000 * scale), 172, 5004),
 ]);
 process.stderr.write(`traffic: http ${results[0]}, https ${results[1]}, large ${results[2]}, dns answered ${results[3]}; ${(Date.now() - t0) / 1000} s\n`);
