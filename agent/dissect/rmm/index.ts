@@ -244,13 +244,31 @@ function strs(v: unknown): readonly string[] {
 
 function objs(v: unknown): readonly Obj[] {
   if (!Array.isArray(v) || v.length === 0) return NO_OBJECTS;
-  return v.slice(0, RMM_LIMITS.maxNamesChecked).map(obj).filter((x): x is Obj => x !== undefined);
+  // One array, not three (slice, map, filter): this runs for every HTTP and DNS flow.
+  const out: Obj[] = [];
+  const n = Math.min(v.length, RMM_LIMITS.maxNamesChecked);
+  for (let i = 0; i < n; i++) {
+    const o = obj(v[i]);
+    if (o) out.push(o);
+  }
+  return out;
 }
 
 interface Signal {
   hit: Hit;
   signal: string;
   confidence: RmmConfidence;
+}
+
+/** `host:port` → `host` (what `/:\d+$/` removed), without a regular expression per flow. */
+function withoutPort(host: string): string {
+  const colon = host.lastIndexOf(':');
+  if (colon < 0 || colon === host.length - 1) return host;
+  for (let i = colon + 1; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return host;
+  }
+  return host.slice(0, colon);
 }
 
 /** Signals in priority order: payload, certificate, ALPN, SNI, HTTP, DNS, port. */
@@ -267,7 +285,7 @@ function collect(s: RmmState, record: FlowRecord): Signal[] {
   if (http) {
     for (const tx of objs(http.transactions)) {
       if (typeof tx.host === 'string') {
-        const h = matchers.domain(tx.host.replace(/:\d+$/, ''));
+        const h = matchers.domain(withoutPort(tx.host));
         if (h) out.push({ hit: h, signal: `http.host:${h.rule}`, confidence: 'medium' });
       }
       if (typeof tx.userAgent === 'string') {
