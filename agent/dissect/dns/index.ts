@@ -126,7 +126,7 @@ function onMessage(s: DnsState, buf: Uint8Array, off: number, len: number, tsUs:
   const m = res.value;
   if (headerOnly) {
     m.size = len;
-    m.questions.length = 0;
+    m.questions = [];
   }
   // Opcodes 3 and 7-15 are unassigned (IANA DNS OpCodes registry).
   if (m.opcode === 3 || m.opcode > 6) m.problems.push('header.opcode');

@@ -105,8 +105,9 @@ export function newDnsMessage(): DnsMessage {
 export function copyDnsMessage(m: DnsMessage): DnsMessage {
   return {
     ...m,
-    questions: m.questions.slice(),
-    answers: m.answers.slice(),
+    // Records too: a message parsed `into` a reused one reuses its first question object.
+    questions: m.questions.map((q) => ({ ...q })),
+    answers: m.answers.map((a) => ({ ...a })),
     edns: m.edns ? { ...m.edns } : undefined,
     problems: m.problems.slice(),
     limits: m.limits.slice(),
@@ -149,8 +150,10 @@ export function parseDnsMessage(
   m.ancount = (buf[off + 6]! << 8) | buf[off + 7]!;
   m.nscount = (buf[off + 8]! << 8) | buf[off + 9]!;
   m.arcount = (buf[off + 10]! << 8) | buf[off + 11]!;
-  m.questions.length = 0;
-  m.answers.length = 0;
+  // Fresh (shared, empty) lists rather than length = 0, which would also empty the reused
+  // one-question list below.
+  m.questions = NO_QUESTIONS;
+  m.answers = NO_RECORDS;
   m.edns = undefined;
   m.size = end - off;
   m.txtBytes = 0;
@@ -158,15 +161,18 @@ export function parseDnsMessage(
   m.problems.length = 0;
   m.limits.length = 0;
   const p = cursor;
-  p.reset(buf, off, end, m, limits, names);
+  p.reset(buf, off, end, m, limits, names, into !== undefined);
   names.newMessage();
   p.run();
   names.endMessage();
-  p.reset(EMPTY, 0, 0, m, limits, names); // keep no reference to the payload buffer
+  p.reset(EMPTY, 0, 0, m, limits, names, false); // keep no reference to the payload buffer
   return ok(m);
 }
 
 const EMPTY = new Uint8Array(0);
+/** Empty section lists a message starts from; never pushed to (the first entry replaces them). */
+const NO_QUESTIONS: DnsQuestion[] = [];
+const NO_RECORDS: DnsRecord[] = [];
 
 /**
  * Walks the sections; `pos` only moves forward and every loop is bounded by a count. One cursor
@@ -181,7 +187,13 @@ class Cursor {
   limits!: DnsMessageLimits;
   names!: NameReader;
 
-  reset(buf: Uint8Array, start: number, end: number, m: DnsMessage, limits: DnsMessageLimits, names: NameReader): void {
+  /** Parsing into a reused message: its first question object and list are reused as well. */
+  reuse = false;
+  private readonly q0: DnsQuestion = { name: '', type: 0, class: 0 };
+  private readonly q0List: DnsQuestion[] = [this.q0];
+
+  reset(buf: Uint8Array, start: number, end: number, m: DnsMessage, limits: DnsMessageLimits, names: NameReader, reuse: boolean): void {
+    this.reuse = reuse;
     this.buf = buf;
     this.start = start;
     this.end = end;
@@ -227,10 +239,23 @@ class Cursor {
       return false;
     }
     const b = this.buf;
-    const q: DnsQuestion = { name, type: (b[p]! << 8) | b[p + 1]!, class: (b[p + 2]! << 8) | b[p + 3]! };
-    // An exact one-entry array for the usual single question ([] would reserve 17 slots).
-    if (this.m.questions.length === 0) this.m.questions = [q];
-    else this.m.questions.push(q);
+    const type = (b[p]! << 8) | b[p + 1]!;
+    const cls = (b[p + 2]! << 8) | b[p + 3]!;
+    const m = this.m;
+    if (m.questions.length === 0 && this.reuse) {
+      // Every datagram has a question: the reused message keeps one object and list for it.
+      const q = this.q0;
+      q.name = name;
+      q.type = type;
+      q.class = cls;
+      m.questions = this.q0List;
+    } else {
+      const q: DnsQuestion = { name, type, class: cls };
+      // An exact one-entry array for the usual single question ([] would reserve 17 slots).
+      if (m.questions.length === 0) m.questions = [q];
+      else if (m.questions === this.q0List) m.questions = [{ ...this.q0 }, q];
+      else m.questions.push(q);
+    }
     this.pos = p + 4;
     return true;
   }

@@ -78,9 +78,26 @@ export interface ClientHello {
   limitsHit: string[];
 }
 
-function u16List(r: ByteReader, bytes: number, cap: number, out: number[], ch: ClientHello, limitName: string): boolean {
+type U16Field = 'cipherSuites' | 'supportedVersions' | 'supportedGroups' | 'signatureAlgorithms';
+
+/**
+ * Reads a u16 list into `ch[field]`, keeping at most `cap` entries in all. The first list of a
+ * field is stored as an exact-size array (pushing ~30 ciphers into `[]` reallocates several
+ * times per hello); a repeated extension appends to it as before.
+ */
+function u16List(r: ByteReader, bytes: number, cap: number, field: U16Field, ch: ClientHello, limitName: string): boolean {
   if (bytes % 2 !== 0 || !r.has(bytes)) return false;
   const n = bytes / 2;
+  const out = ch[field];
+  if (out.length === 0) {
+    const keep = Math.min(n, cap);
+    const list = new Array<number>(keep);
+    for (let i = 0; i < keep; i++) list[i] = r.u16();
+    for (let i = keep; i < n; i++) r.u16();
+    if (n > cap) ch.limitsHit.push(limitName);
+    ch[field] = list;
+    return true;
+  }
   let dropped = false;
   for (let i = 0; i < n; i++) {
     const v = r.u16();
@@ -134,17 +151,17 @@ function parseExtension(ch: ClientHello, type: number, data: Uint8Array): boolea
     case EXT.supportedVersions: {
       const len = r.u8();
       if (r.failed || len > r.remaining) return false;
-      return u16List(r, len, L.maxListEntries, ch.supportedVersions, ch, 'maxListEntries');
+      return u16List(r, len, L.maxListEntries, 'supportedVersions', ch, 'maxListEntries');
     }
     case EXT.supportedGroups: {
       const len = r.u16();
       if (r.failed || len > r.remaining) return false;
-      return u16List(r, len, L.maxListEntries, ch.supportedGroups, ch, 'maxListEntries');
+      return u16List(r, len, L.maxListEntries, 'supportedGroups', ch, 'maxListEntries');
     }
     case EXT.signatureAlgorithms: {
       const len = r.u16();
       if (r.failed || len > r.remaining) return false;
-      return u16List(r, len, L.maxListEntries, ch.signatureAlgorithms, ch, 'maxListEntries');
+      return u16List(r, len, L.maxListEntries, 'signatureAlgorithms', ch, 'maxListEntries');
     }
     case EXT.ecPointFormats: {
       const len = r.u8();
@@ -199,7 +216,7 @@ export function parseClientHello(body: Uint8Array): ParseResult<ClientHello> {
     malformedExtensions: [],
     limitsHit: [],
   };
-  u16List(r, csLen, L.maxCipherSuites, ch.cipherSuites, ch, 'maxCipherSuites');
+  u16List(r, csLen, L.maxCipherSuites, 'cipherSuites', ch, 'maxCipherSuites');
   const cmLen = r.u8();
   if (r.failed) return incomplete('client_hello.short');
   if (cmLen === 0) return malformed('client_hello.no_compression_methods');

@@ -22,7 +22,8 @@ export function probeWebSocket(buf: Uint8Array, off: number, len: number): boole
     if (!containsBytes(buf, off, end, HEAD_END)) return true; // head continues in later segments
     return containsCi(buf, off, end, WEBSOCKET);
   }
-  if (STATUS_101.some((s) => startsWith(buf, off, end, s))) return true;
+  // A loop, not some() with a closure: this probe runs on the first segment of every TCP flow.
+  for (const s of STATUS_101) if (startsWith(buf, off, end, s)) return true;
   return looksLikeFrames(buf, off, len);
 }
 
