@@ -101,8 +101,8 @@ export class DissectStage implements FlowObserver {
   }
 
   bump(dissector: string, kind: string): void {
-    // A limit that hits tends to hit on every message of a flow: the same two (literal) strings
-    // again, so one identity check skips the lookups.
+    // A limit that hits tends to hit on every message of a flow: the same two strings again
+    // (usually the same literals, so the comparison is a pointer check), and the lookups are skipped.
     if (dissector === this.lastDissector && kind === this.lastKind) {
       this.counters.set(this.lastKey, (this.counters.get(this.lastKey) ?? 0) + 1);
       return;
