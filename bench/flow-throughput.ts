@@ -24,7 +24,9 @@ const MODES: Mode[] = ['read', 'decode', 'flows', 'dissect', 'inspect'];
 interface Result {
   mode: string;
   packets: number;
+  /** CPU time (user + system) of the run; less sensitive to other load than wall time. */
   seconds: number;
+  wallSeconds: number;
   pps: number;
   rssMB: number;
   flows?: number;
@@ -36,6 +38,7 @@ async function child(mode: Mode, file: string, timing: boolean): Promise<Result>
   let flows = 0;
   const source = new FileSource([file]);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let dissect: DissectStage | undefined;
   if (mode === 'read') {
     await source.run({ packet: () => void packets++ });
@@ -64,9 +67,11 @@ async function child(mode: Mode, file: string, timing: boolean): Promise<Result>
       closeSync(fd);
     }
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const seconds = (cpu.user + cpu.system) / 1e6;
   packets = source.stats().packets;
-  const out: Result = { mode, packets, seconds, pps: packets / seconds, rssMB: process.resourceUsage().maxRSS / 1024 };
+  const out: Result = { mode, packets, seconds, wallSeconds, pps: packets / seconds, rssMB: process.resourceUsage().maxRSS / 1024 };
   if (flows) out.flows = flows;
   if (dissect && timing) out.dissectorMs = Object.fromEntries(dissect.timeMs);
   return out;
@@ -74,11 +79,16 @@ async function child(mode: Mode, file: string, timing: boolean): Promise<Result>
 
 function ndpi(file: string, cpu: string): Result {
   const t0 = performance.now();
-  const r = spawnSync('taskset', ['-c', cpu, 'ndpiReader', '-i', file, '-q', '-n', '1'], { encoding: 'utf8' });
-  const seconds = (performance.now() - t0) / 1000;
+  // CPU time of the child comes from bash's `times` (user + system of children).
+  const r = spawnSync('bash', ['-c', `taskset -c ${cpu} ndpiReader -i "$1" -n 1 >/tmp/picket-ndpi.out 2>&1; times`, 'x', file], { encoding: 'utf8' });
+  const wallSeconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`ndpiReader failed: ${r.stderr}`);
-  const packets = Number(/IP packets:\s+(\d+)/.exec(r.stdout + r.stderr)?.[1] ?? NaN);
-  return { mode: 'ndpiReader -i (wall)', packets, seconds, pps: packets / seconds, rssMB: NaN };
+  const times = r.stdout.trim().split('\n').pop() ?? '';
+  const secs = [...times.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  const seconds = (secs[0] ?? wallSeconds) + (secs[1] ?? 0);
+  const text = spawnSync('cat', ['/tmp/picket-ndpi.out'], { encoding: 'utf8' }).stdout;
+  const packets = Number(/IP packets:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+  return { mode: 'ndpiReader -i FILE', packets, seconds, wallSeconds, pps: packets / seconds, rssMB: NaN };
 }
 
 function median(xs: number[]): number {
@@ -111,7 +121,7 @@ async function main(): Promise<void> {
       if (r.status !== 0) throw new Error(`${mode}: ${r.stderr}`);
       results.push(JSON.parse(r.stdout) as Result);
     }
-    const best = results.sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)]!;
+    const best = results.sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)]!; // median
     rows.push(best);
   }
   const nd: Result[] = [];
@@ -123,11 +133,11 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   process.stdout.write(`capture: ${file}, ${fmt(rows[0]!.packets)} packets; median of ${runs} runs, pinned to CPU ${cpu}; node ${process.version}\n\n`);
-  process.stdout.write('| mode | seconds | packets/s | vs ndpiReader | peak RSS MB |\n|---|---|---|---|---|\n');
+  process.stdout.write('| mode | CPU s | wall s | packets/s (CPU) | vs ndpiReader | peak RSS MB |\n|---|---|---|---|---|---|\n');
   for (const r of rows) {
-    process.stdout.write(`| ${r.mode} | ${fmt(r.seconds, 2)} | ${fmt(r.pps)} | ${fmt(ndBest.seconds / r.seconds, 2)}× | ${fmt(r.rssMB)} |\n`);
+    process.stdout.write(`| ${r.mode} | ${fmt(r.seconds, 2)} | ${fmt(r.wallSeconds, 2)} | ${fmt(r.pps)} | ${fmt(ndBest.seconds / r.seconds, 2)}× | ${fmt(r.rssMB)} |\n`);
   }
-  process.stdout.write(`| ${ndBest.mode} | ${fmt(ndBest.seconds, 2)} | ${fmt(ndBest.pps)} | 1.00× | — |\n\n`);
+  process.stdout.write(`| ${ndBest.mode} | ${fmt(ndBest.seconds, 2)} | ${fmt(ndBest.wallSeconds, 2)} | ${fmt(ndBest.pps)} | 1.00× | — |\n\n`);
   process.stdout.write(`median flows: ${fmt(rows.find((r) => r.mode === 'flows')?.flows ?? 0)}\n`);
   const total = Object.values(timing).reduce((a, b) => a + b, 0);
   process.stdout.write('per-dissector CPU (ms, one timed run): ' + Object.entries(timing).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') + ` (total ${fmt(total)})\n`);
