@@ -76,6 +76,24 @@ t.test('a TCP connection: handshake, data, FIN close', async (t) => {
   t.match(r.communityId, /^1:[A-Za-z0-9+/]{27}=$/);
 });
 
+t.test('retransmissions and out-of-order segments are counted over the whole flow', async (t) => {
+  const seg = (sec: number, seq: number, payload: string): [number, Uint8Array] => [sec, tcpFrame({ ...C, flags: 'PA', seq, ack: 501, payload })];
+  const frames: Array<[number, Uint8Array]> = [
+    [0, tcpFrame({ ...C, flags: 'S', seq: 100 })],
+    [0.01, tcpFrame({ ...S, flags: 'SA', seq: 500, ack: 101 })],
+    seg(0.02, 101, 'aaaa'), // 101..105
+    seg(0.03, 109, 'cccc'), // starts past 105: a hole (out of order)
+    seg(0.04, 105, 'bbbb'), // fills the hole, below the highest seen
+    seg(0.05, 101, 'aaaa'), // plain retransmission
+    seg(0.06, 113, 'dddd'), // in order again
+  ];
+  // Without dissectors no payload is reassembled: the counts must not depend on that.
+  const { records, p } = run(frames);
+  p.finish();
+  t.equal(records[0]!.tcp!.outOfOrder, 1);
+  t.equal(records[0]!.tcp!.retransmits, 2, 'the hole filler and the duplicate');
+});
+
 t.test('closed flows are exported after the close delay; a new SYN on the same ports is a new flow', async (t) => {
   const cfg = flowConfig({ idleTimeout: { tcpClosed: 5 } });
   const frames = [...handshakeAndClose(0), ...handshakeAndClose(2)];

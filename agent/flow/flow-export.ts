@@ -8,6 +8,8 @@ import {
   I_CLIENT_WINDOW,
   I_CLIENT_WSCALE,
   I_FRAGMENTS,
+  I_OUT_OF_ORDER,
+  I_RETRANSMITS,
   I_SERVER_MSS,
   I_SERVER_WINDOW,
   I_SERVER_WSCALE,
@@ -160,8 +162,6 @@ export function buildFlowRecord(a: FlowArrays, flow: Flow, reason: EndReason, pa
   const ib = id * INT_STRIDE;
   const ints = a.ints;
   if (isTcp) {
-    const s0 = a.streams.counters(id * 2);
-    const s1 = a.streams.counters(id * 2 + 1);
     const tcp: TcpSummary = {
       syn: (bits & T_SYN) !== 0,
       synAck: (bits & T_SYNACK) !== 0,
@@ -171,8 +171,8 @@ export function buildFlowRecord(a: FlowArrays, flow: Flow, reason: EndReason, pa
       finServer: (bits & T_FIN_S) !== 0,
       rstClient: (bits & T_RST_C) !== 0,
       rstServer: (bits & T_RST_S) !== 0,
-      retransmits: s0.retransmits + s1.retransmits,
-      outOfOrder: s0.outOfOrder + s1.outOfOrder,
+      retransmits: ints[ib + I_RETRANSMITS]!,
+      outOfOrder: ints[ib + I_OUT_OF_ORDER]!,
     };
     const opt = (i: number): number | undefined => (ints[ib + i]! >= 0 ? ints[ib + i]! : undefined);
     const set = <K extends keyof TcpSummary>(k: K, v: TcpSummary[K] | undefined): void => {

@@ -79,7 +79,11 @@ export interface TcpSummary {
   serverWindow?: number;
   sackPermitted?: boolean;
   timestamps?: boolean;
-  /** Retransmitted / overlapping segments seen by reassembly. */
+  /**
+   * Payload segments entirely below the highest sequence number already seen in their direction
+   * (retransmissions, and late arrivals that fill a hole), and segments that started past it
+   * (out of order: a hole opened). Counted over the whole flow.
+   */
   retransmits: number;
   outOfOrder: number;
 }

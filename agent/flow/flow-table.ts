@@ -18,6 +18,9 @@ import {
   I_CLIENT_WINDOW,
   I_CLIENT_WSCALE,
   I_FRAGMENTS,
+  I_OUT_OF_ORDER,
+  I_RETRANSMITS,
+  I_SEQ_END,
   I_SERVER_MSS,
   I_SERVER_WINDOW,
   I_SERVER_WSCALE,
@@ -54,6 +57,8 @@ import {
   T_RST_C,
   T_RST_S,
   T_SACK_OK,
+  T_SEQ_C,
+  T_SEQ_S,
   T_SYN,
   T_SYNACK,
   T_TIMESTAMPS,
@@ -368,7 +373,25 @@ export class FlowTable implements StreamSink {
     }
     if (f & TCP_FIN) bits |= dir === 0 ? T_FIN_C : T_FIN_S;
     if (f & TCP_RST) bits |= dir === 0 ? T_RST_C : T_RST_S;
-    if (pkt.payloadLen > 0) bits |= dir === 0 ? T_DATA_C : T_DATA_S;
+    if (pkt.payloadLen > 0) {
+      bits |= dir === 0 ? T_DATA_C : T_DATA_S;
+      // Whole-flow sequence accounting, independent of how much payload reassembly delivers.
+      const seqBit = dir === 0 ? T_SEQ_C : T_SEQ_S;
+      const start = f & TCP_SYN ? (pkt.seq + 1) | 0 : pkt.seq | 0;
+      const end = (start + pkt.payloadLen) | 0;
+      const ints = this.ints;
+      if (!(bits & seqBit)) {
+        ints[ib + I_SEQ_END + dir] = end;
+        bits |= seqBit;
+      } else {
+        const high = ints[ib + I_SEQ_END + dir]!;
+        if (((end - high) | 0) <= 0) ints[ib + I_RETRANSMITS]!++;
+        else {
+          if (((start - high) | 0) > 0) ints[ib + I_OUT_OF_ORDER]!++;
+          ints[ib + I_SEQ_END + dir] = end;
+        }
+      }
+    }
     flow.tcpBits = bits;
 
     // Timeout class follows the state.
@@ -523,6 +546,8 @@ export class FlowTable implements StreamSink {
     this.ints[ib + I_VLAN_INNER] = pkt.vlanInner;
     this.ints[ib + I_TUNNEL] = pkt.tunnel;
     this.ints[ib + I_FRAGMENTS] = 0;
+    this.ints[ib + I_RETRANSMITS] = 0;
+    this.ints[ib + I_OUT_OF_ORDER] = 0;
     this.streams.reset(id * 2);
     this.streams.reset(id * 2 + 1);
     const p = pkt.protocol;
@@ -540,6 +565,8 @@ export class FlowTable implements StreamSink {
     this.num.fill(0, nb + N_DIR, nb + NUM_STRIDE);
     this.mom.fill(0, id * MOM_STRIDE, (id + 1) * MOM_STRIDE);
     this.flags.fill(0, id * FLAG_STRIDE, (id + 1) * FLAG_STRIDE);
+    this.ints[id * INT_STRIDE + I_RETRANSMITS] = 0;
+    this.ints[id * INT_STRIDE + I_OUT_OF_ORDER] = 0;
     this.num[nb + N_FIRST_US] = ts;
     this.num[nb + N_ACTIVE_START_US] = ts;
   }

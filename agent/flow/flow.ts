@@ -40,7 +40,7 @@ export const FLAG_STRIDE = 16;
 export const KEY_STRIDE = 10;
 
 /** Int32 per flow: rarely used attributes (-1 = not seen). */
-export const INT_STRIDE = 10;
+export const INT_STRIDE = 14;
 export const I_VLAN = 0;
 export const I_VLAN_INNER = 1;
 export const I_TUNNEL = 2;
@@ -51,6 +51,11 @@ export const I_CLIENT_WSCALE = 6;
 export const I_SERVER_WSCALE = 7;
 export const I_CLIENT_WINDOW = 8;
 export const I_SERVER_WINDOW = 9;
+/** Highest TCP sequence number + 1 seen per direction (as int32 bits), for retransmission counts. */
+export const I_SEQ_END = 10; // + dir
+/** Segments entirely below the highest sequence seen, and segments that start past it (a hole). */
+export const I_RETRANSMITS = 12;
+export const I_OUT_OF_ORDER = 13;
 
 /** TCP state bits (Flow.tcpBits). */
 export const T_SYN = 1; // SYN from client
@@ -65,6 +70,8 @@ export const T_DATA_C = 256; // payload seen from client
 export const T_DATA_S = 512; // payload seen from server
 export const T_SACK_OK = 1024; // SACK permitted in the SYN
 export const T_TIMESTAMPS = 2048; // timestamps option in the SYN
+export const T_SEQ_C = 4096; // I_SEQ_END + 0 is valid
+export const T_SEQ_S = 8192; // I_SEQ_END + 1 is valid
 
 /** Flow.bits: payload no longer wanted per direction, and the flow ended. */
 const B_STOP0 = 1;
